@@ -1,0 +1,42 @@
+# agent-metrics: `make test` installs what is missing, then builds, checks formatting and runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export DOTNET_NOLOGO := 1
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
+# Test servers keep their data here, on tmpfs when there is one; hack/reap.sh sweeps it.
+export AGENT_METRICS_TEST_ROOT ?= $(if $(wildcard /dev/shm),/dev/shm,$(or $(TMPDIR),/tmp))/agent-metrics-test
+
+SOLUTION := AgentMetrics.Operator.sln
+RESULTS := artifacts/test-results
+PHASE := hack/phase.sh
+
+.PHONY: help deps build format lint test clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+deps: ## Install Debian packages and build kube-apiserver/kube-controller-manager (cached)
+	@$(PHASE) "install dependencies" hack/install-deps.sh
+
+build: ## Build the solution
+	@$(PHASE) "build" dotnet build $(SOLUTION) -c Release --nologo -v quiet
+
+format: ## Format the code in place
+	@dotnet format $(SOLUTION)
+
+lint: ## Fail when the code is not `dotnet format` clean
+	@$(PHASE) "format check" dotnet format $(SOLUTION) --verify-no-changes --no-restore
+
+test: deps build lint ## Run every test against real servers
+	@$(PHASE) "stop what earlier runs left" hack/reap.sh sweep "$(AGENT_METRICS_TEST_ROOT)"
+	@rm -rf $(RESULTS)
+	@$(PHASE) "tests" dotnet test $(SOLUTION) -c Release --no-build --nologo \
+		--results-directory $(RESULTS) --logger trx --logger "console;verbosity=normal" \
+		--blame-hang-timeout 10m; \
+	status=$$?; hack/test-summary.sh $(RESULTS) || status=1; exit $$status
+	@$(PHASE) "no test process left running" hack/check-leftovers.sh
+
+clean: ## Remove build output
+	@rm -rf artifacts src/*/bin src/*/obj tests/*/bin tests/*/obj

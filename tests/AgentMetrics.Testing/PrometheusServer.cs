@@ -1,0 +1,89 @@
+using System.Text.Json;
+
+namespace AgentMetrics.Testing;
+
+/// <summary>A real Prometheus with the lifecycle API and the remote-write receiver on, configured by the test.</summary>
+public sealed class PrometheusServer : LocalServer
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private readonly string[] _extraArguments;
+
+    private PrometheusServer(string directory, string[] extraArguments)
+        : base("prometheus", directory)
+    {
+        Url = new Uri($"http://127.0.0.1:{LoopbackPorts.Next()}");
+        _extraArguments = extraArguments;
+    }
+
+    /// <summary>The web endpoint: UI, query API, lifecycle and remote write.</summary>
+    public Uri Url { get; }
+
+    /// <summary>The remote-write receiver endpoint.</summary>
+    public Uri RemoteWriteUrl => new(Url, "/api/v1/write");
+
+    /// <summary>The configuration file the server reads.</summary>
+    public string ConfigPath => Path.Combine(Directory, "prometheus.yml");
+
+    /// <inheritdoc />
+    protected override string FileName => Tools.Prometheus;
+
+    /// <inheritdoc />
+    protected override IEnumerable<string> Arguments =>
+    [
+        $"--config.file={ConfigPath}",
+        $"--storage.tsdb.path={Path.Combine(Directory, "data")}",
+        $"--web.listen-address={Url.Authority}",
+        "--web.enable-lifecycle",
+        "--web.enable-remote-write-receiver",
+        "--log.level=warn",
+        .. _extraArguments,
+    ];
+
+    /// <summary>Starts Prometheus with <paramref name="configYaml"/> as its configuration.</summary>
+    public static async Task<PrometheusServer> StartAsync(string configYaml, params string[] extraArguments)
+    {
+        var server = new PrometheusServer(ProcessRegistry.Current.CreateDirectory("prometheus"), extraArguments);
+        await File.WriteAllTextAsync(server.ConfigPath, configYaml);
+        await server.StartAsync();
+        return server;
+    }
+
+    /// <summary>Replaces the configuration and reloads it through the lifecycle API; a rejected configuration throws.</summary>
+    public async Task ReloadAsync(string configYaml)
+    {
+        await File.WriteAllTextAsync(ConfigPath, configYaml);
+        using var response = await Http.PostAsync(new Uri(Url, "/-/reload"), null);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException(
+                $"Prometheus refused the configuration: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    /// <summary>Runs an instant query and returns <c>data.result</c>.</summary>
+    public async Task<JsonElement> QueryAsync(string promql)
+    {
+        var body = await Http.GetStringAsync(new Uri(Url, $"/api/v1/query?query={Uri.EscapeDataString(promql)}"));
+        using var document = JsonDocument.Parse(body);
+        return document.RootElement.GetProperty("data").GetProperty("result").Clone();
+    }
+
+    /// <summary>Queries until the result has at least one sample, and returns it.</summary>
+    public async Task<JsonElement> WaitForResultAsync(string promql, TimeSpan timeout)
+    {
+        var result = default(JsonElement);
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                result = await QueryAsync(promql);
+                return result.GetArrayLength() > 0;
+            },
+            timeout,
+            $"a result for `{promql}` from Prometheus");
+        return result;
+    }
+
+    /// <inheritdoc />
+    protected override Task<bool> IsReadyAsync(CancellationToken cancellationToken) =>
+        AnswersOkAsync(Http, new Uri(Url, "/-/ready"), cancellationToken);
+}
