@@ -102,4 +102,19 @@ public sealed class KubernetesSmokeTests
             Patience,
             "the service-account controller to create the default account");
     }
+
+    [Fact]
+    public async Task NamespaceControllerDeletesANamespaceWithItsContents()
+    {
+        var plane = await ControlPlane.SharedAsync();
+        var ns = await plane.CreateNamespaceAsync("smoke-ns");
+        await plane.Kubectl.RunAsync("create", "configmap", "content", "-n", ns.Name, "--from-literal=a=b");
+
+        await ns.DisposeAsync();
+
+        await Eventually.UntilAsync(
+            async () => (await plane.Kubectl.TryRunAsync(null, "get", "namespace", ns.Name)).ExitCode != 0,
+            Patience,
+            "the namespace controller to finish deleting the namespace");
+    }
 }

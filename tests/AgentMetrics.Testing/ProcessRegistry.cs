@@ -71,6 +71,13 @@ public sealed class ProcessRegistry
     {
         lock (_lock)
         {
+            if (_stopped)
+            {
+                // The runner was interrupted while a test kept going: nothing new may outlive it.
+                process.KillNow();
+                throw new InvalidOperationException($"the test run is stopping; {process.Name} was not kept");
+            }
+
             _live.Add(process);
             File.AppendAllText(
                 Path.Combine(RunDirectory, "pids"),
