@@ -34,7 +34,7 @@ test: deps build lint ## Run every test against real servers
 	@rm -rf $(RESULTS)
 	@$(PHASE) "tests" dotnet test $(SOLUTION) -c Release --no-build --nologo \
 		--results-directory $(RESULTS) --logger trx --logger "console;verbosity=normal" \
-		--blame-hang-timeout 10m; \
+		--blame-hang-timeout 10m --blame-hang-dump-type none; \
 	status=$$?; hack/test-summary.sh $(RESULTS) || status=1; exit $$status
 	@$(PHASE) "no test process left running" hack/check-leftovers.sh
 

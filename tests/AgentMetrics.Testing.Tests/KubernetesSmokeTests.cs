@@ -12,7 +12,7 @@ public sealed class KubernetesSmokeTests
     public async Task ServerSideApplyOfCustomResourceThroughGeneratedKubeconfigReadsBack()
     {
         var plane = await ControlPlane.SharedAsync();
-        await plane.InstallCrdsAsync(Path.Combine(AppContext.BaseDirectory, "Fixtures", "widgets-crd.yaml"));
+        await plane.InstallWidgetCrdAsync();
         await using var ns = await plane.CreateNamespaceAsync("smoke-apply");
 
         await plane.Kubectl.RunWithInputAsync(
@@ -41,7 +41,7 @@ public sealed class KubernetesSmokeTests
     public async Task SchemaViolationIsRejectedByTheApiServer()
     {
         var plane = await ControlPlane.SharedAsync();
-        await plane.InstallCrdsAsync(Path.Combine(AppContext.BaseDirectory, "Fixtures", "widgets-crd.yaml"));
+        await plane.InstallWidgetCrdAsync();
         await using var ns = await plane.CreateNamespaceAsync("smoke-schema");
 
         var result = await plane.Kubectl.TryRunAsync(

@@ -67,7 +67,7 @@ public sealed class ControlPlane : IAsyncDisposable
         var etcd = await EtcdServer.StartAsync(Sub(directory, "etcd"));
         var apiServer = await KubeApiServer.StartAsync(Sub(directory, "kube-apiserver"), etcd.ClientUrl, pki, adminToken);
         var kubeconfig = Path.Combine(directory, "kubeconfig");
-        File.WriteAllText(kubeconfig, Kubeconfig.ForToken(apiServer.Url, pki.CaPem, adminToken));
+        File.WriteAllText(kubeconfig, KubeconfigWriter.ForToken(apiServer.Url, pki.CaPem, adminToken));
         var controllerManager = await KubeControllerManager.StartAsync(
             Sub(directory, "kube-controller-manager"), kubeconfig, apiServer, pki);
 
@@ -98,6 +98,26 @@ public sealed class ControlPlane : IAsyncDisposable
         {
             await Kubectl.RunAsync("wait", "--for=condition=Established", "--timeout=30s", name);
         }
+    }
+
+    /// <summary>
+    /// Installs the test-only Widget kind (smoke.agentmetrics.io/v1, namespaced, with a status
+    /// subresource and a schema requiring spec.size ≥ 1) for tests that need a custom resource of their own.
+    /// </summary>
+    public Task InstallWidgetCrdAsync() =>
+        InstallCrdsAsync(Path.Combine(AppContext.BaseDirectory, "Fixtures", "widgets-crd.yaml"));
+
+    /// <summary>
+    /// Starts a second API server on the same etcd, with a kubeconfig of its own: a way to change
+    /// cluster state while <see cref="ApiServer"/> is stopped, as another replica of the API would.
+    /// </summary>
+    public async Task<(KubeApiServer Server, Kubectl Kubectl)> StartSecondApiServerAsync()
+    {
+        var directory = Sub(Directory, $"kube-apiserver-{Guid.NewGuid():N}"[..23]);
+        var second = await KubeApiServer.StartAsync(directory, Etcd.ClientUrl, Pki, AdminToken, ApiServer.ServiceAccountKeyFile);
+        var kubeconfig = Path.Combine(directory, "kubeconfig");
+        File.WriteAllText(kubeconfig, KubeconfigWriter.ForToken(second.Url, Pki.CaPem, AdminToken));
+        return (second, new Kubectl(kubeconfig));
     }
 
     /// <summary>Creates a namespace of its own for one test; disposing it deletes the namespace.</summary>

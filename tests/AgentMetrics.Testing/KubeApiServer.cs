@@ -58,7 +58,9 @@ public sealed class KubeApiServer : LocalServer
     ];
 
     /// <summary>Writes the certificates, keys and token file, then starts the server.</summary>
-    public static async Task<KubeApiServer> StartAsync(string directory, Uri etcd, TestPki pki, string adminToken)
+    /// <remarks>A second server on the same etcd passes the first one's <paramref name="serviceAccountKey"/>, so both accept the same tokens.</remarks>
+    public static async Task<KubeApiServer> StartAsync(
+        string directory, Uri etcd, TestPki pki, string adminToken, string? serviceAccountKey = null)
     {
         var server = new KubeApiServer(directory, etcd, pki, adminToken);
         File.WriteAllText(server.CaFile, pki.CaPem);
@@ -69,11 +71,15 @@ public sealed class KubeApiServer : LocalServer
             TestPki.WritePem(serving, Path.Combine(directory, "serving.crt"), Path.Combine(directory, "serving.key"));
         }
 
-        using (var serviceAccountKey = System.Security.Cryptography.ECDsa.Create(
-            System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+        using (var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
         {
-            File.WriteAllText(server.ServiceAccountKeyFile, serviceAccountKey.ExportPkcs8PrivateKeyPem());
-            File.WriteAllText(Path.Combine(directory, "sa.pub"), serviceAccountKey.ExportSubjectPublicKeyInfoPem());
+            if (serviceAccountKey is not null)
+            {
+                key.ImportFromPem(File.ReadAllText(serviceAccountKey));
+            }
+
+            File.WriteAllText(server.ServiceAccountKeyFile, key.ExportPkcs8PrivateKeyPem());
+            File.WriteAllText(Path.Combine(directory, "sa.pub"), key.ExportSubjectPublicKeyInfoPem());
         }
 
         File.WriteAllText(Path.Combine(directory, "tokens.csv"), $"{adminToken},admin,admin-uid,\"system:masters\"\n");

@@ -37,6 +37,18 @@ public sealed class TestPki : IDisposable
         return new TestPki(key, X509CertificateLoader.LoadCertificate(withKey.RawData));
     }
 
+    /// <summary>Issues a client certificate (with its private key): CN is the user, each O a group.</summary>
+    public X509Certificate2 IssueClientCertificate(string user, params string[] groups)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var subject = string.Join(", ", [$"CN={user}", .. groups.Select(g => $"O={g}")]);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(ToOids(["1.3.6.1.5.5.7.3.2"]), false));
+        return Sign(request, key, TimeSpan.FromDays(1));
+    }
+
     /// <summary>Issues a serving certificate (with its private key) for the given DNS names and IP addresses.</summary>
     public X509Certificate2 IssueServingCertificate(string commonName, IEnumerable<string> hosts, TimeSpan? validFor = null)
     {
@@ -60,15 +72,7 @@ public sealed class TestPki : IDisposable
         request.CertificateExtensions.Add(new X509KeyUsageExtension(
             X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(ToOids(ServerAuth), false));
-        var now = DateTimeOffset.UtcNow;
-        var serial = RandomNumberGenerator.GetBytes(16);
-        serial[0] &= 0x7f;
-        var generator = X509SignatureGenerator.CreateForECDsa(_caKey);
-        using var issued = request.Create(
-            CaCertificate.SubjectName, generator, now.AddHours(-1), now + (validFor ?? TimeSpan.FromDays(1)), serial);
-        using var withKey = issued.CopyWithPrivateKey(key);
-        // Round-trip through PKCS#12 so the key is usable by SslStream on every platform.
-        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+        return Sign(request, key, validFor ?? TimeSpan.FromDays(1));
     }
 
     /// <summary>Writes a certificate and its private key as PEM files.</summary>
@@ -106,6 +110,18 @@ public sealed class TestPki : IDisposable
     {
         _caKey.Dispose();
         CaCertificate.Dispose();
+    }
+
+    private X509Certificate2 Sign(CertificateRequest request, ECDsa key, TimeSpan validFor)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7f;
+        var generator = X509SignatureGenerator.CreateForECDsa(_caKey);
+        using var issued = request.Create(CaCertificate.SubjectName, generator, now.AddHours(-1), now + validFor, serial);
+        using var withKey = issued.CopyWithPrivateKey(key);
+        // Round-trip through PKCS#12 so the key is usable by SslStream on every platform.
+        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
     }
 
     private static OidCollection ToOids(IEnumerable<string> values)

@@ -3,7 +3,7 @@ using System.Text;
 namespace AgentMetrics.Testing;
 
 /// <summary>Writes kubeconfig files for the local control plane.</summary>
-public static class Kubeconfig
+public static class KubeconfigWriter
 {
     /// <summary>A kubeconfig with one cluster, trusted by CA data, and a bearer-token user.</summary>
     public static string ForToken(Uri server, string caPem, string token) =>
