@@ -12,7 +12,7 @@ SOLUTION := AgentMetrics.Operator.sln
 RESULTS := artifacts/test-results
 PHASE := hack/phase.sh
 
-.PHONY: help deps build format lint test clean
+.PHONY: help deps build format lint test bench-runtime clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -38,5 +38,8 @@ test: deps build lint ## Run every test against real servers
 	status=$$?; hack/test-summary.sh $(RESULTS) || status=1; exit $$status
 	@$(PHASE) "no test process left running" hack/check-leftovers.sh
 
+bench-runtime: deps ## Benchmark the controller runtime with 5000 objects (writes bench/results/)
+	@$(PHASE) "controller-runtime benchmark" hack/bench-runtime.sh 5000
+
 clean: ## Remove build output
-	@rm -rf artifacts src/*/bin src/*/obj tests/*/bin tests/*/obj
+	@rm -rf artifacts src/*/bin src/*/obj tests/*/bin tests/*/obj bench/*/bin bench/*/obj
