@@ -4,8 +4,8 @@ using System.Text.Json.Serialization;
 
 namespace AgentMetrics.Kubernetes.Models;
 
-/// <summary>metav1.Time: RFC 3339 in UTC with whole seconds, as the API server writes it.</summary>
-public sealed class KubernetesTimeConverter : JsonConverter<DateTimeOffset?>
+/// <summary>Reads any RFC 3339 time; writes it in UTC in the one layout the API server expects for the field.</summary>
+public abstract class KubernetesTimeConverterBase(string layout) : JsonConverter<DateTimeOffset?>
 {
     /// <inheritdoc />
     public override DateTimeOffset? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
@@ -18,7 +18,7 @@ public sealed class KubernetesTimeConverter : JsonConverter<DateTimeOffset?>
     {
         if (value is { } time)
         {
-            writer.WriteStringValue(time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+            writer.WriteStringValue(time.UtcDateTime.ToString(layout, CultureInfo.InvariantCulture));
         }
         else
         {
@@ -27,25 +27,8 @@ public sealed class KubernetesTimeConverter : JsonConverter<DateTimeOffset?>
     }
 }
 
-/// <summary>metav1.MicroTime: RFC 3339 in UTC with exactly six fractional digits, which the API server requires.</summary>
-public sealed class KubernetesMicroTimeConverter : JsonConverter<DateTimeOffset?>
-{
-    /// <inheritdoc />
-    public override DateTimeOffset? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        reader.TokenType == JsonTokenType.Null
-            ? null
-            : DateTimeOffset.Parse(reader.GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+/// <summary>metav1.Time: whole seconds.</summary>
+public sealed class KubernetesTimeConverter() : KubernetesTimeConverterBase("yyyy-MM-dd'T'HH:mm:ss'Z'");
 
-    /// <inheritdoc />
-    public override void Write(Utf8JsonWriter writer, DateTimeOffset? value, JsonSerializerOptions options)
-    {
-        if (value is { } time)
-        {
-            writer.WriteStringValue(time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture));
-        }
-        else
-        {
-            writer.WriteNullValue();
-        }
-    }
-}
+/// <summary>metav1.MicroTime: exactly six fractional digits, which the API server requires.</summary>
+public sealed class KubernetesMicroTimeConverter() : KubernetesTimeConverterBase("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'");
