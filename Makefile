@@ -12,7 +12,7 @@ SOLUTION := AgentMetrics.Operator.sln
 RESULTS := artifacts/test-results
 PHASE := hack/phase.sh
 
-.PHONY: help deps build format lint test bench-runtime clean
+.PHONY: help deps build format lint test golden bench-runtime clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ test: deps build lint ## Run every test against real servers
 		--blame-hang-timeout 10m --blame-hang-dump-type none; \
 	status=$$?; hack/test-summary.sh $(RESULTS) || status=1; exit $$status
 	@$(PHASE) "no test process left running" hack/check-leftovers.sh
+
+golden: build ## Rewrite generated files (docs/metrics.md, renderer golden files) from the code
+	@AGENT_METRICS_UPDATE_GOLDEN=1 dotnet test tests/AgentMetrics.Api.Tests -c Release --no-build --nologo -v quiet
 
 bench-runtime: deps ## Benchmark the controller runtime with 5000 objects (writes bench/results/)
 	@$(PHASE) "controller-runtime benchmark" hack/bench-runtime.sh 5000
