@@ -1,0 +1,204 @@
+using System.Globalization;
+using System.Text.Json;
+using AgentMetrics.Api.Catalog;
+using AgentMetrics.Api.V1Alpha1;
+
+namespace AgentMetrics.Api.Validation;
+
+/// <summary>The rules an AlertThreshold must follow, shared by the admission webhook, the reconciler and the CLI.</summary>
+public static class ThresholdValidator
+{
+    public static readonly IReadOnlyList<string> Percentiles = ["p50", "p90", "p99"];
+    public static readonly IReadOnlyList<string> TaskRatios = ["errorRate", "completionRate", "timeoutRate", "escalationRate"];
+    public static readonly IReadOnlyList<string> Statistics = [.. Percentiles, "average", "rate", "value", .. TaskRatios];
+    public static readonly IReadOnlyList<string> Comparisons = ["GreaterThan", "GreaterOrEqual", "LessThan", "LessOrEqual"];
+    public static readonly IReadOnlyList<string> Severities = ["critical", "warning", "info"];
+
+    /// <summary>Alert labels agent-metrics sets itself.</summary>
+    public static readonly IReadOnlyList<string> OwnLabels = ["alertname", "severity", "namespace", "agent", "pod", "agent_version"];
+
+    /// <summary>Every rule <paramref name="threshold"/> breaks; empty when it is valid.</summary>
+    public static IReadOnlyList<FieldError> Validate(AlertThreshold threshold, ValidationContext context)
+    {
+        var errors = new List<FieldError>();
+        var spec = threshold.Spec;
+        CheckMetric(spec, context, errors);
+        if (!Comparisons.Contains(spec.Comparison))
+        {
+            errors.Add(new("spec.comparison", $"must be one of {string.Join(", ", Comparisons)}, got \"{spec.Comparison}\""));
+        }
+
+        if (!Severities.Contains(spec.Severity))
+        {
+            errors.Add(new("spec.severity", $"must be critical, warning or info, got \"{spec.Severity}\""));
+        }
+
+        CheckMode(spec, errors);
+        CheckDurations(spec, errors);
+        foreach (var (key, _) in spec.Labels ?? [])
+        {
+            if (OwnLabels.Contains(key))
+            {
+                errors.Add(new($"spec.labels.{key}", $"\"{key}\" is set by agent-metrics"));
+            }
+            else if (PrometheusNames.CheckLabelName(key) is { } problem)
+            {
+                errors.Add(new($"spec.labels.{key}", problem));
+            }
+        }
+
+        for (var i = 0; i < (spec.Agents?.Count ?? 0); i++)
+        {
+            if (string.IsNullOrWhiteSpace(spec.Agents![i]))
+            {
+                errors.Add(new($"spec.agents[{i}]", "must not be empty"));
+            }
+        }
+
+        if (spec.RunbookUrl is { } url && !Uri.TryCreate(url, UriKind.Absolute, out _))
+        {
+            errors.Add(new("spec.runbookUrl", $"must be an absolute URL, got \"{url}\""));
+        }
+
+        return errors;
+    }
+
+    /// <summary>The threshold as a number, or the reason it is not a usable one.</summary>
+    public static (double Value, string? Problem) ReadThreshold(JsonElement threshold)
+    {
+        double value;
+        if (threshold.ValueKind == JsonValueKind.Number)
+        {
+            value = threshold.GetDouble();
+        }
+        else if (threshold.ValueKind == JsonValueKind.String
+            && double.TryParse(threshold.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed))
+        {
+            value = parsed;
+        }
+        else if (threshold.ValueKind == JsonValueKind.String
+            && threshold.GetString()!.Trim().TrimStart('+', '-') is var word
+            && (word.Equals("Inf", StringComparison.OrdinalIgnoreCase) || word.Equals("Infinity", StringComparison.OrdinalIgnoreCase)))
+        {
+            value = double.PositiveInfinity;
+        }
+        else
+        {
+            return (0, $"must be a number, got {threshold.GetRawText()}");
+        }
+
+        return double.IsFinite(value) ? (value, null) : (0, $"must be a finite number, got {threshold.GetRawText()}: NaN and infinities cannot be crossed");
+    }
+
+    private static void CheckMetric(AlertThresholdSpec spec, ValidationContext context, List<FieldError> errors)
+    {
+        if (spec.Metric.Contains('/', StringComparison.Ordinal))
+        {
+            errors.Add(new("spec.metric", $"\"{spec.Metric}\" refers to another namespace; an AlertThreshold may use built-in metrics and the AgentMetricDefinitions of its own namespace only"));
+            return;
+        }
+
+        if (PrometheusNames.CheckMetricName(spec.Metric) is { } problem)
+        {
+            errors.Add(new("spec.metric", problem));
+            return;
+        }
+
+        if (!Statistics.Contains(spec.Statistic))
+        {
+            errors.Add(new("spec.statistic", $"must be one of {string.Join(", ", Statistics)}, got \"{spec.Statistic}\""));
+            return;
+        }
+
+        var type = BuiltInMetrics.Find(spec.Metric)?.Type
+            ?? context.Definitions.FirstOrDefault(d => d.Spec.Metric.Name == spec.Metric)?.Spec.Metric.ParsedType;
+        if (TaskRatios.Contains(spec.Statistic) && BuiltInMetrics.Find(spec.Metric) != BuiltInMetrics.Tasks)
+        {
+            errors.Add(new("spec.statistic", $"{spec.Statistic} is a ratio of task outcomes; use it with metric {BuiltInMetrics.Tasks.SeriesName}"));
+            return;
+        }
+
+        var fits = type switch
+        {
+            null => true,
+            MetricType.Histogram => spec.Statistic is "p50" or "p90" or "p99" or "average" or "rate",
+            MetricType.Counter => spec.Statistic is "rate" || TaskRatios.Contains(spec.Statistic),
+            MetricType.Gauge => spec.Statistic is "value" or "average",
+            _ => false,
+        };
+        if (!fits)
+        {
+            var allowed = type switch
+            {
+                MetricType.Histogram => "p50, p90, p99, average or rate",
+                MetricType.Counter => "rate",
+                _ => "value or average",
+            };
+            errors.Add(new("spec.statistic", $"{spec.Statistic} does not apply to {spec.Metric}, a {type.ToString()!.ToLowerInvariant()}; use {allowed}"));
+        }
+    }
+
+    private static void CheckMode(AlertThresholdSpec spec, List<FieldError> errors)
+    {
+        var hasThreshold = spec.Threshold is { ValueKind: not JsonValueKind.Null and not JsonValueKind.Undefined };
+        if (hasThreshold == (spec.Anomaly is not null))
+        {
+            errors.Add(new("spec", "set exactly one of threshold (a fixed limit) and anomaly (a deviation from the baseline)"));
+            return;
+        }
+
+        if (hasThreshold && ReadThreshold(spec.Threshold!.Value).Problem is { } problem)
+        {
+            errors.Add(new("spec.threshold", problem));
+        }
+
+        if (spec.Anomaly is { } anomaly)
+        {
+            if (!double.IsFinite(anomaly.Deviations) || anomaly.Deviations <= 0)
+            {
+                errors.Add(new("spec.anomaly.deviations", string.Create(CultureInfo.InvariantCulture, $"must be a finite number above 0, got {anomaly.Deviations}")));
+            }
+
+            if (!PrometheusDuration.TryParse(anomaly.BaselineWindow, out var baseline))
+            {
+                errors.Add(new("spec.anomaly.baselineWindow", $"must be a Prometheus duration such as 1d or 12h, got \"{anomaly.BaselineWindow}\""));
+            }
+            else if (PrometheusDuration.TryParse(spec.Window, out var window) && baseline <= window)
+            {
+                errors.Add(new("spec.anomaly.baselineWindow", $"must be longer than spec.window ({spec.Window}) for a baseline to mean anything"));
+            }
+        }
+    }
+
+    private static void CheckDurations(AlertThresholdSpec spec, List<FieldError> errors)
+    {
+        var window = Duration(spec.Window, "spec.window", errors);
+        var evaluation = Duration(spec.EvaluationInterval, "spec.evaluationInterval", errors);
+        var @for = Duration(spec.For, "spec.for", errors);
+        if (evaluation is { } every && every < TimeSpan.FromSeconds(1))
+        {
+            errors.Add(new("spec.evaluationInterval", "must be at least 1s"));
+        }
+
+        if (@for is { } wait && evaluation is { } interval && wait < interval)
+        {
+            errors.Add(new("spec.for", $"{spec.For} is shorter than the evaluation interval {spec.EvaluationInterval}; the alert cannot wait less than one evaluation"));
+        }
+
+        if (window is { } range && evaluation is { } step && range < step)
+        {
+            errors.Add(new("spec.window", $"{spec.Window} is shorter than the evaluation interval {spec.EvaluationInterval}; samples between evaluations would be missed"));
+        }
+    }
+
+    private static TimeSpan? Duration(string value, string field, List<FieldError> errors)
+    {
+        if (PrometheusDuration.TryParse(value, out var duration))
+        {
+            return duration;
+        }
+
+        errors.Add(new(field, $"must be a Prometheus duration such as 30s, 5m or 1h, got \"{value}\""));
+        return null;
+    }
+}
