@@ -40,6 +40,7 @@ test: deps build lint ## Run every test against real servers
 
 golden: build ## Rewrite generated files (docs/metrics.md, renderer golden files) from the code
 	@AGENT_METRICS_UPDATE_GOLDEN=1 dotnet test tests/AgentMetrics.Api.Tests -c Release --no-build --nologo -v quiet
+	@AGENT_METRICS_UPDATE_GOLDEN=1 dotnet test tests/AgentMetrics.Rendering.Tests -c Release --no-build --nologo -v quiet
 
 bench-runtime: deps ## Benchmark the controller runtime with 5000 objects (writes bench/results/)
 	@$(PHASE) "controller-runtime benchmark" hack/bench-runtime.sh 5000

@@ -1,0 +1,77 @@
+using System.Text.Json.Nodes;
+using AgentMetrics.Api.Catalog;
+using AgentMetrics.Api.V1Alpha1;
+using AgentMetrics.Testing;
+using Xunit;
+
+namespace AgentMetrics.Rendering.Tests;
+
+public sealed class RuleRendererTests
+{
+    [Fact]
+    public async Task TheSamplesRenderToTheGoldenRuleFileAndPromtoolAcceptsIt()
+    {
+        var definitions = Samples.Definitions();
+        var groups = new List<RuleGroup> { RuleRenderer.BuiltIn() };
+        groups.AddRange(definitions.Select(RuleRenderer.ForDefinition));
+        groups.AddRange(Samples.Thresholds().Select(t => RuleRenderer.ForThreshold(t, Samples.TypeOf(t.Spec.Metric, definitions))));
+        var rendered = RuleFile.Render(groups);
+
+        Golden.AssertMatches("tests/AgentMetrics.Rendering.Tests/golden/samples.rules.yaml", rendered);
+        var directory = ProcessRegistry.Current.CreateDirectory("promtool-check");
+        await File.WriteAllTextAsync(Path.Combine(directory, "rules.yaml"), rendered);
+        var (exitCode, output) = await Promtool.RunAsync(directory, "check", "rules", "rules.yaml");
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("SUCCESS", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LabelAndAnnotationValuesNeverBecomeStructure()
+    {
+        var threshold = Threshold("hostile", """{"labels":{"team":"a\"\n  injected: yes"},"summary":"line one\n- alert: Evil","runbookUrl":"https://x.example/\"]"}""");
+
+        var yaml = RuleFile.Render([RuleRenderer.ForThreshold(threshold, MetricType.Histogram)]);
+
+        var rules = YamlJson.Parse(yaml)!["groups"]![0]!["rules"]!.AsArray();
+        var alert = rules.Single(r => r!["alert"] is not null)!;
+        Assert.Equal(["severity", "threshold", "team"], alert["labels"]!.AsObject().Select(p => p.Key));
+        Assert.Equal("a\"\n  injected: yes", alert["labels"]!["team"]!.GetValue<string>());
+        Assert.Equal("line one\n- alert: Evil", alert["annotations"]!["summary"]!.GetValue<string>());
+        Assert.Single(rules, r => r!["alert"] is not null);
+    }
+
+    [Fact]
+    public void AgentNamesAreEscapedInsideTheRegexMatcher()
+    {
+        var threshold = Threshold("named", """{"agents":["support.agent","billing"]}""");
+
+        var statistic = RuleRenderer.ForThreshold(threshold, MetricType.Histogram).Rules[0].Expr;
+
+        Assert.Contains("agent=~\"support\\\\.agent|billing\"", statistic, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("support-p99-latency", "SupportP99Latency")]
+    [InlineData("task.error_rate", "TaskErrorRate")]
+    [InlineData("5xx-errors", "Alert5xxErrors")]
+    public void AlertNamesAreTheThresholdNameInUpperCamelCase(string name, string expected) =>
+        Assert.Equal(expected, RuleRenderer.AlertName(name));
+
+    internal static AlertThreshold Threshold(string name, string change)
+    {
+        var spec = JsonNode.Parse("""
+            {"metric":"agent_task_duration_seconds","statistic":"p99","comparison":"GreaterThan","threshold":5,
+             "window":"5m","for":"1m","evaluationInterval":"30s","severity":"warning"}
+            """)!.AsObject();
+        foreach (var (key, value) in JsonNode.Parse(change)!.AsObject().ToList())
+        {
+            spec[key] = value?.DeepClone();
+        }
+
+        return new AlertThreshold
+        {
+            Metadata = new() { Name = name, Namespace = "support" },
+            Spec = System.Text.Json.JsonSerializer.Deserialize(spec, ApiJsonContext.Default.AlertThresholdSpec)!,
+        };
+    }
+}
