@@ -107,6 +107,13 @@ public sealed class ControlPlane : IAsyncDisposable
     public Task InstallWidgetCrdAsync() =>
         InstallCrdsAsync(Path.Combine(AppContext.BaseDirectory, "Fixtures", "widgets-crd.yaml"));
 
+    /// <summary>Installs stand-ins for the Prometheus Operator's PrometheusRule and PodMonitor CRDs.</summary>
+    public async Task InstallPrometheusOperatorCrdsAsync()
+    {
+        await InstallCrdsAsync(Path.Combine(AppContext.BaseDirectory, "Fixtures", "monitoring.coreos.com_prometheusrules.yaml"));
+        await InstallCrdsAsync(Path.Combine(AppContext.BaseDirectory, "Fixtures", "monitoring.coreos.com_podmonitors.yaml"));
+    }
+
     /// <summary>
     /// Starts a second API server on the same etcd, with a kubeconfig of its own: a way to change
     /// cluster state while <see cref="ApiServer"/> is stopped, as another replica of the API would.

@@ -1,0 +1,108 @@
+using AgentMetrics.Api.V1Alpha1;
+using AgentMetrics.Kubernetes.Client;
+using AgentMetrics.Kubernetes.Models;
+using AgentMetrics.Kubernetes.Runtime;
+using AgentMetrics.Operator.Reconcilers;
+using AgentMetrics.Rendering;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AgentMetrics.Operator;
+
+/// <summary>
+/// The operator's informers and controllers. Informers run on every replica so a new leader starts
+/// warm; controllers run only while leading.
+/// </summary>
+public sealed class OperatorRuntime : IDisposable
+{
+    private readonly List<Func<CancellationToken, Task>> _informers = [];
+
+    /// <summary>Builds the informers and controllers; nothing runs until asked.</summary>
+    public OperatorRuntime(KubernetesClient client, OutputOptions output, ILoggerFactory? logging = null, TimeProvider? clock = null)
+    {
+        var logs = logging ?? NullLoggerFactory.Instance;
+        var time = clock ?? TimeProvider.System;
+        Definitions = Informer(new Informer<AgentMetricDefinition>(client, AgentMetricDefinition.Type, ApiJsonContext.Default.AgentMetricDefinition, logger: logs.CreateLogger("informer.agentmetricdefinitions")));
+        Thresholds = Informer(new Informer<AlertThreshold>(client, AlertThreshold.Type, ApiJsonContext.Default.AlertThreshold, logger: logs.CreateLogger("informer.alertthresholds")));
+        Pods = Informer(new Informer<KubernetesObject>(client, ResourceType.Pods, KubernetesJsonContext.Default.KubernetesObject, logger: logs.CreateLogger("informer.pods")));
+        var children = Informer(new Informer<KubernetesObject>(
+            client,
+            output.Mode == OutputMode.PrometheusOperator ? OutputWriter.PrometheusRules : ResourceType.ConfigMaps,
+            KubernetesJsonContext.Default.KubernetesObject,
+            new InformerOptions { LabelSelector = $"{Names.ManagedByLabel}={Names.ManagedBy}" },
+            logs.CreateLogger("informer.children")));
+
+        var writer = new OutputWriter(client, output);
+        var status = new StatusWriter(client, new EventRecorder(client, "agent-metrics-operator", logs.CreateLogger("events")));
+        var definitionReconciler = new DefinitionReconciler(Definitions, Pods, writer, status, time);
+        var thresholdReconciler = new ThresholdReconciler(Thresholds, Definitions, writer, status, time);
+
+        DefinitionController = new Controller<AgentMetricDefinition>(
+                "agentmetricdefinition", Definitions, definitionReconciler.ReconcileAsync, logger: logs.CreateLogger("controller.agentmetricdefinition"))
+            .Owns(children)
+            .Watches(Pods, change => AgentSetChanged(change)
+                ? DefinitionsSelecting(change.Object.Metadata.Namespace, change.Old?.Metadata.Labels, change.Object.Metadata.Labels)
+                : [])
+            .Watches(Definitions, change => Controller<AgentMetricDefinition>.IsRealChange(change.Old, change.Object)
+                ? InNamespace(Definitions, change.Object.Metadata.Namespace)
+                : []);
+        ThresholdController = new Controller<AlertThreshold>(
+                "alertthreshold", Thresholds, thresholdReconciler.ReconcileAsync, logger: logs.CreateLogger("controller.alertthreshold"))
+            .Owns(children)
+            .Watches(Definitions, change => Controller<AgentMetricDefinition>.IsRealChange(change.Old, change.Object)
+                ? InNamespace(Thresholds, change.Object.Metadata.Namespace)
+                : []);
+    }
+
+    public Informer<AgentMetricDefinition> Definitions { get; }
+
+    public Informer<AlertThreshold> Thresholds { get; }
+
+    public Informer<KubernetesObject> Pods { get; }
+
+    public Controller<AgentMetricDefinition> DefinitionController { get; }
+
+    public Controller<AlertThreshold> ThresholdController { get; }
+
+    /// <summary>Runs every informer until cancelled.</summary>
+    public Task RunInformersAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(_informers.Select(run => run(cancellationToken)));
+
+    /// <summary>Runs the controllers until cancelled (the leader's work).</summary>
+    public Task RunControllersAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(DefinitionController.RunAsync(cancellationToken), ThresholdController.RunAsync(cancellationToken));
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        DefinitionController.Dispose();
+        ThresholdController.Dispose();
+    }
+
+    private Informer<T> Informer<T>(Informer<T> informer)
+        where T : class, IKubernetesObject
+    {
+        _informers.Add(informer.RunAsync);
+        return informer;
+    }
+
+    private static IEnumerable<ObjectKey> InNamespace<T>(Informer<T> informer, string? @namespace)
+        where T : class, IKubernetesObject =>
+        @namespace is null ? [] : informer.Cache.ListInNamespace(@namespace).Select(o => o.Key());
+
+    /// <summary>A pod matters to definitions when it comes, goes, or changes labels; its status churn does not.</summary>
+    private static bool AgentSetChanged(InformerEvent<KubernetesObject> change) =>
+        change.Type != WatchEventType.Modified
+        || change.Old?.Metadata.DeletionTimestamp != change.Object.Metadata.DeletionTimestamp
+        || !SameLabels(change.Old?.Metadata.Labels, change.Object.Metadata.Labels);
+
+    private static bool SameLabels(Dictionary<string, string>? a, Dictionary<string, string>? b) =>
+        (a?.Count ?? 0) == (b?.Count ?? 0) && (a ?? []).All(l => b!.TryGetValue(l.Key, out var v) && v == l.Value);
+
+    private IEnumerable<ObjectKey> DefinitionsSelecting(
+        string? @namespace, IReadOnlyDictionary<string, string>? before, IReadOnlyDictionary<string, string>? after) =>
+        @namespace is null
+            ? []
+            : Definitions.Cache.ListInNamespace(@namespace)
+                .Where(d => (before is not null && d.Spec.Selector.Matches(before)) || d.Spec.Selector.Matches(after))
+                .Select(d => d.Key());
+}

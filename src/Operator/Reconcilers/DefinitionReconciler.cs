@@ -1,0 +1,87 @@
+using AgentMetrics.Api.V1Alpha1;
+using AgentMetrics.Api.Validation;
+using AgentMetrics.Kubernetes.Models;
+using AgentMetrics.Kubernetes.Runtime;
+using AgentMetrics.Rendering;
+
+namespace AgentMetrics.Operator.Reconcilers;
+
+/// <summary>Turns an AgentMetricDefinition into its recording rules and keeps its status (agents matched, series) current.</summary>
+public sealed class DefinitionReconciler(
+    Informer<AgentMetricDefinition> definitions, Informer<KubernetesObject> pods, OutputWriter output, StatusWriter status,
+    TimeProvider clock)
+{
+    /// <summary>Reconciles one AgentMetricDefinition by key; safe to run any number of times.</summary>
+    public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
+    {
+        var definition = definitions.Cache.Get(key);
+        if (definition is null || definition.Metadata.DeletionTimestamp is not null)
+        {
+            return ReconcileResult.Done;
+        }
+
+        var @namespace = key.Namespace!;
+        var agents = pods.Cache.ListInNamespace(@namespace)
+            .Where(p => p.Metadata.DeletionTimestamp is null)
+            .Select(p => (p.Metadata.Name!, (IReadOnlyDictionary<string, string>)(p.Metadata.Labels ?? [])))
+            .ToList();
+        var context = new ValidationContext { Definitions = definitions.Cache.ListInNamespace(@namespace), Pods = agents };
+        var errors = DefinitionValidator.Validate(definition, context);
+        if (errors.Count > 0)
+        {
+            await SetAsync(definition, false, Conditions.InvalidSpec, string.Join("; ", errors), null, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        var matched = agents.Count(p => definition.Spec.Selector.Matches(p.Item2));
+        RuleGroup group;
+        try
+        {
+            group = RuleRenderer.ForDefinition(definition);
+        }
+        catch (ArgumentException e)
+        {
+            await SetAsync(definition, false, Conditions.RenderFailed, e.Message, matched, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        var child = ObjectRenderer.Rules(definition, group, output.Options);
+        if (await output.ApplyAsync(child, cancellationToken) is { } unavailable)
+        {
+            await SetAsync(definition, false, Conditions.OutputUnavailable, unavailable, matched, cancellationToken);
+            return ReconcileResult.After(TimeSpan.FromMinutes(1));
+        }
+
+        if (matched == 0)
+        {
+            await SetAsync(
+                definition, false, Conditions.NoMatchingAgents,
+                $"no pod in namespace {@namespace} matches spec.selector yet; its rules are written and collection starts when one appears",
+                0, cancellationToken);
+        }
+        else
+        {
+            await SetAsync(
+                definition, true, Conditions.Collecting,
+                $"{matched} agent pod(s) selected; {child.Kind} {child.Metadata.Name} holds {group.Rules.Count} recording rules",
+                matched, cancellationToken);
+        }
+
+        return ReconcileResult.Done;
+    }
+
+    private Task SetAsync(AgentMetricDefinition definition, bool ready, string reason, string message, int? matched, CancellationToken cancellationToken)
+    {
+        var generation = definition.Metadata.Generation;
+        var next = new AgentMetricDefinitionStatus
+        {
+            ObservedGeneration = generation,
+            MatchedAgents = matched ?? 0,
+            SeriesEstimate = (long)(matched ?? 0) * definition.Spec.SeriesLimit,
+            Conditions = Conditions.With(definition.Status?.Conditions, Conditions.Ready, ready, reason, message, generation, clock.GetUtcNow()),
+        };
+        return status.WriteAsync(
+            definition, AgentMetricDefinition.Type, definition.Status, next, ApiJsonContext.Default.AgentMetricDefinitionStatus,
+            s => s?.Conditions, cancellationToken);
+    }
+}

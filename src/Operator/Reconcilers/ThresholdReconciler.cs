@@ -1,0 +1,83 @@
+using AgentMetrics.Api.Catalog;
+using AgentMetrics.Api.V1Alpha1;
+using AgentMetrics.Api.Validation;
+using AgentMetrics.Kubernetes.Models;
+using AgentMetrics.Kubernetes.Runtime;
+using AgentMetrics.Rendering;
+
+namespace AgentMetrics.Operator.Reconcilers;
+
+/// <summary>Turns an AlertThreshold into its rules object and keeps its status current.</summary>
+public sealed class ThresholdReconciler(
+    Informer<AlertThreshold> thresholds, Informer<AgentMetricDefinition> definitions, OutputWriter output, StatusWriter status,
+    TimeProvider clock)
+{
+    /// <summary>Reconciles one AlertThreshold by key; safe to run any number of times.</summary>
+    public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
+    {
+        var threshold = thresholds.Cache.Get(key);
+        if (threshold is null || threshold.Metadata.DeletionTimestamp is not null)
+        {
+            // Its children carry an owner reference: the garbage collector removes them.
+            return ReconcileResult.Done;
+        }
+
+        var @namespace = key.Namespace!;
+        var inNamespace = definitions.Cache.ListInNamespace(@namespace);
+        var errors = ThresholdValidator.Validate(threshold, new ValidationContext { Definitions = inNamespace });
+        if (errors.Count > 0)
+        {
+            await SetAsync(threshold, false, Conditions.InvalidSpec, string.Join("; ", errors), null, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        var metric = threshold.Spec.Metric;
+        var type = BuiltInMetrics.Find(metric)?.Type
+            ?? inNamespace.Where(d => d.Spec.Metric.Name == metric).Select(d => d.Spec.Metric.ParsedType).FirstOrDefault(t => t is not null);
+        if (type is null)
+        {
+            await SetAsync(
+                threshold, false, Conditions.MetricNotFound,
+                $"spec.metric: {metric} is neither a built-in metric nor defined by an AgentMetricDefinition in namespace {@namespace}; the alert is written once it is",
+                null, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        RuleGroup group;
+        try
+        {
+            group = RuleRenderer.ForThreshold(threshold, type.Value);
+        }
+        catch (ArgumentException e)
+        {
+            await SetAsync(threshold, false, Conditions.RenderFailed, e.Message, null, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        var child = ObjectRenderer.Rules(threshold, group, output.Options);
+        if (await output.ApplyAsync(child, cancellationToken) is { } unavailable)
+        {
+            await SetAsync(threshold, false, Conditions.OutputUnavailable, unavailable, null, cancellationToken);
+            return ReconcileResult.After(TimeSpan.FromMinutes(1));
+        }
+
+        await SetAsync(
+            threshold, true, Conditions.RulesWritten, $"{child.Kind} {child.Metadata.Name} holds {group.Rules.Count} rules",
+            group.Rules[0].Expr, cancellationToken);
+        return ReconcileResult.Done;
+    }
+
+    private Task SetAsync(AlertThreshold threshold, bool ready, string reason, string message, string? expression, CancellationToken cancellationToken)
+    {
+        var generation = threshold.Metadata.Generation;
+        var next = new AlertThresholdStatus
+        {
+            ObservedGeneration = generation,
+            Expression = expression,
+            Conditions = Conditions.With(threshold.Status?.Conditions, Conditions.Ready, ready, reason, message, generation, clock.GetUtcNow()),
+        };
+        return status.WriteAsync(
+            threshold, AlertThreshold.Type, threshold.Status, next, ApiJsonContext.Default.AlertThresholdStatus, s => s?.Conditions,
+            cancellationToken);
+    }
+}
