@@ -1,8 +1,16 @@
-var builder = WebApplication.CreateSlimBuilder(args);
-builder.Logging.ClearProviders();
-builder.Logging.AddJsonConsole();
+using AgentMetrics.Operator;
 
-var app = builder.Build();
-app.MapGet("/healthz", () => Results.Text("ok"));
-app.MapGet("/readyz", () => Results.Text("ok"));
-app.Run();
+OperatorSettings settings;
+try
+{
+    settings = OperatorApp.Settings(args);
+    settings.ToOutputOptions();
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"agent-metrics-operator: {e.Message}");
+    return 2;
+}
+
+await OperatorApp.Build(settings).RunAsync();
+return 0;

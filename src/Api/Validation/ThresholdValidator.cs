@@ -84,11 +84,15 @@ public static class ThresholdValidator
         }
         else
         {
-            return (0, $"must be a number, got {threshold.GetRawText()}");
+            return (0, $"must be a number, got {Describe(threshold)}");
         }
 
-        return double.IsFinite(value) ? (value, null) : (0, $"must be a finite number, got {threshold.GetRawText()}: NaN and infinities cannot be crossed");
+        return double.IsFinite(value) ? (value, null) : (0, $"must be a finite number, got {Describe(threshold)}: NaN and infinities cannot be crossed");
     }
+
+    // The decoded value, not the raw JSON, which an API server may have re-escaped.
+    private static string Describe(JsonElement value) =>
+        value.ValueKind == JsonValueKind.String ? $"\"{value.GetString()}\"" : value.GetRawText();
 
     private static void CheckMetric(AlertThresholdSpec spec, ValidationContext context, List<FieldError> errors)
     {

@@ -1,0 +1,178 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using AgentMetrics.Kubernetes.Client;
+using AgentMetrics.Kubernetes.Config;
+using AgentMetrics.Operator.Webhooks;
+using AgentMetrics.Testing;
+using Microsoft.AspNetCore.Builder;
+using Xunit;
+
+namespace AgentMetrics.Operator.Tests;
+
+/// <summary>
+/// Every rejection rule, twice, on the real API server: refused at admission by the operator's
+/// webhook with the field and the rule, and, where no webhook is registered, stored and reported in
+/// a Ready=False InvalidSpec condition saying the same.
+/// </summary>
+[Collection(OperatorCollection.Name)]
+public sealed partial class WebhookTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    public static TheoryData<string> Fixtures =>
+        [.. Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "invalid"), "*.yaml").Select(f => Path.GetFileName(f)).Order()];
+
+    [Fact]
+    public async Task EachRuleIsRefusedAtAdmissionAndReportedAsAConditionWithoutTheWebhook()
+    {
+        var plane = await ControlPlane.SharedAsync();
+        await plane.InstallPrometheusOperatorCrdsAsync();
+        await using var guarded = await plane.CreateNamespaceAsync("webhook");
+        await using var open = await plane.CreateNamespaceAsync("nowebhook");
+        await using var app = await StartOperatorAsync(plane, guarded.Name);
+        await RegisterWebhookAsync(plane, guarded.Name, app.Url);
+        try
+        {
+            foreach (var fixture in Fixtures)
+            {
+                var (objectName, expected, path) = Read(fixture);
+
+                var refused = await plane.Kubectl.TryRunAsync(null, "apply", "-n", guarded.Name, "-f", path);
+                Assert.True(refused.ExitCode != 0, $"{fixture} was admitted");
+                Assert.Contains(" is invalid: ", refused.Stderr, StringComparison.Ordinal);
+                Assert.Contains(expected, refused.Stderr, StringComparison.Ordinal);
+                Assert.NotEqual(0, (await plane.Kubectl.TryRunAsync(null, "get", objectName, "-n", guarded.Name)).ExitCode);
+
+                await plane.Kubectl.RunAsync("apply", "-n", open.Name, "-f", path);
+                await Eventually.UntilAsync(
+                    async () => (await plane.Kubectl.RunAsync("get", objectName, "-n", open.Name, "-o", "jsonpath={.status.conditions[0].reason}")) == "InvalidSpec",
+                    Patience, $"{fixture}: InvalidSpec without the webhook");
+                var message = await plane.Kubectl.RunAsync("get", objectName, "-n", open.Name, "-o", "jsonpath={.status.conditions[0].message}");
+                Assert.Contains(expected, message, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            await plane.Kubectl.TryRunAsync(null, "delete", "validatingwebhookconfiguration", $"agent-metrics-test-{guarded.Name}");
+        }
+    }
+
+    [Fact]
+    public async Task ValidObjectsAreAdmitted()
+    {
+        var plane = await ControlPlane.SharedAsync();
+        await plane.InstallPrometheusOperatorCrdsAsync();
+        await using var guarded = await plane.CreateNamespaceAsync("admitted");
+        await using var app = await StartOperatorAsync(plane, guarded.Name);
+        await RegisterWebhookAsync(plane, guarded.Name, app.Url);
+        try
+        {
+            await plane.Kubectl.RunAsync("apply", "-n", guarded.Name, "-f", RepoPaths.Combine("config", "samples"));
+
+            var stored = await plane.Kubectl.RunAsync("get", "agentmetrics", "-n", guarded.Name, "-o", "name");
+            Assert.Equal(Directory.GetFiles(RepoPaths.Combine("config", "samples")).Length, stored.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        }
+        finally
+        {
+            await plane.Kubectl.TryRunAsync(null, "delete", "validatingwebhookconfiguration", $"agent-metrics-test-{guarded.Name}");
+        }
+    }
+
+    private static (string Object, string Expected, string Path) Read(string fixture)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "invalid", fixture);
+        var text = File.ReadAllText(path);
+        return (Header().Match(text).Groups["object"].Value, Expect().Match(text).Groups["text"].Value.Trim(), path);
+    }
+
+    private static async Task<RunningOperator> StartOperatorAsync(ControlPlane plane, string @namespace)
+    {
+        var directory = ProcessRegistry.Current.CreateDirectory("operator");
+        using var certificate = plane.Pki.IssueServingCertificate("agent-metrics-operator", ["127.0.0.1"]);
+        TestPki.WritePem(certificate, Path.Combine(directory, "tls.crt"), Path.Combine(directory, "tls.key"));
+        var port = LoopbackPorts.Next();
+        var settings = new OperatorSettings
+        {
+            Namespace = @namespace,
+            Identity = "test",
+            Listen = $"https://127.0.0.1:{port}",
+            WebhookCertFile = Path.Combine(directory, "tls.crt"),
+            WebhookKeyFile = Path.Combine(directory, "tls.key"),
+        };
+        var app = OperatorApp.Build(settings, new KubernetesClient(Kubeconfig.Load(plane.KubeconfigPath)));
+        await app.StartAsync();
+        var running = new RunningOperator(app, new Uri($"https://127.0.0.1:{port}"));
+        using var http = new HttpClient(plane.Pki.CreateTrustingHandler());
+        await Eventually.UntilAsync(
+            async () => (await http.GetAsync(new Uri(running.Url, "/readyz"))).IsSuccessStatusCode, Patience, "the operator to be ready");
+        return running;
+    }
+
+    private static async Task RegisterWebhookAsync(ControlPlane plane, string @namespace, Uri url)
+    {
+        await plane.Kubectl.RunAsync("label", "namespace", @namespace, $"agentmetrics.io/webhook-test={@namespace}");
+        var caBundle = Convert.ToBase64String(Encoding.ASCII.GetBytes(plane.Pki.CaPem));
+        string Hook(string name, string plural, string path) => $$"""
+            - name: {{name}}.agentmetrics.io
+              admissionReviewVersions: [v1]
+              sideEffects: None
+              failurePolicy: Fail
+              timeoutSeconds: 5
+              clientConfig:
+                url: {{new Uri(url, path)}}
+                caBundle: {{caBundle}}
+              namespaceSelector:
+                matchLabels: {"agentmetrics.io/webhook-test": "{{@namespace}}"}
+              rules:
+              - apiGroups: [agentmetrics.io]
+                apiVersions: [v1alpha1]
+                operations: [CREATE, UPDATE]
+                resources: [{{plural}}]
+            """;
+        await plane.Kubectl.RunWithInputAsync(
+            $"""
+            apiVersion: admissionregistration.k8s.io/v1
+            kind: ValidatingWebhookConfiguration
+            metadata:
+              name: agent-metrics-test-{@namespace}
+            webhooks:
+            {Hook("agentmetricdefinitions", "agentmetricdefinitions", ValidationWebhook.DefinitionsPath)}
+            {Hook("alertthresholds", "alertthresholds", ValidationWebhook.ThresholdsPath)}
+            """,
+            "apply", "-f", "-");
+        // The API server picks webhook configurations up from its own watch; wait until this one bites.
+        var last = "";
+        try
+        {
+            await Eventually.UntilAsync(
+                async () =>
+                {
+                    last = (await plane.Kubectl.TryRunAsync(null, "apply", "-n", @namespace, "--dry-run=server", "-f",
+                        Path.Combine(AppContext.BaseDirectory, "Fixtures", "invalid", "at-nan-threshold.yaml"))).Stderr;
+                    return last.Contains("spec.threshold: must be a finite number", StringComparison.Ordinal);
+                },
+                Patience, "the webhook to be in force");
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; kubectl last said: {last}", e);
+        }
+    }
+
+    [GeneratedRegex("^# expect-object: (?<object>\\S+)", RegexOptions.Multiline)]
+    private static partial Regex Header();
+
+    [GeneratedRegex("^# expect: (?<text>.+)$", RegexOptions.Multiline)]
+    private static partial Regex Expect();
+
+    private sealed class RunningOperator(WebApplication app, Uri url) : IAsyncDisposable
+    {
+        public Uri Url { get; } = url;
+
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
