@@ -1,0 +1,61 @@
+using AgentMetrics.Kubernetes.Client;
+using AgentMetrics.Kubernetes.Config;
+using AgentMetrics.Testing;
+using Xunit;
+
+namespace AgentMetrics.Operator.Tests;
+
+/// <summary>The operator does its whole job with a token bound to exactly the roles in config/rbac/, not as an admin.</summary>
+[Collection(OperatorCollection.Name)]
+public sealed class RbacTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task TheOperatorWorksWithTheLeastPrivilegeOfConfigRbac()
+    {
+        var plane = await ControlPlane.SharedAsync();
+        await plane.InstallPrometheusOperatorCrdsAsync();
+        await plane.Kubectl.TryRunAsync(null, "create", "namespace", "agent-metrics-system");
+        await plane.Kubectl.RunAsync("apply", "-f", RepoPaths.Combine("config", "rbac"));
+        await Eventually.UntilAsync(
+            async () => (await plane.Kubectl.TryRunAsync(null, "get", "serviceaccount", "agent-metrics-operator", "-n", "agent-metrics-system")).ExitCode == 0,
+            Patience, "the service account");
+        var token = (await plane.Kubectl.RunAsync("create", "token", "agent-metrics-operator", "-n", "agent-metrics-system")).Trim();
+        var admin = Kubeconfig.Load(plane.KubeconfigPath);
+        using var client = new KubernetesClient(new KubernetesClientConfiguration
+        {
+            Server = admin.Server,
+            CertificateAuthorities = admin.CertificateAuthorities,
+            Token = new StaticTokenProvider(token),
+        });
+        await using var ns = await plane.CreateNamespaceAsync("rbac");
+        await plane.Kubectl.RunAsync("run", "support-agent-0", "-n", ns.Name, "--image=example.invalid/agent:1", "--restart=Never",
+            "--labels=app.kubernetes.io/name=support-agent,agentmetrics.io/role=researcher");
+        var elector = new Kubernetes.Runtime.LeaderElector(client, "agent-metrics-system", $"rbac-test-{ns.Name}", "rbac-test",
+            new Kubernetes.Runtime.LeaderElectionOptions { ReleaseOnCancel = true });
+        using var runtime = new OperatorRuntime(client, new Rendering.OutputOptions());
+        using var stop = new CancellationTokenSource();
+        var running = Task.WhenAll(runtime.RunInformersAsync(stop.Token), elector.RunAsync(runtime.RunControllersAsync, stop.Token));
+        try
+        {
+            await plane.Kubectl.RunAsync("apply", "-n", ns.Name, "-f", RepoPaths.Combine("config", "samples"));
+
+            var expected = Directory.GetFiles(RepoPaths.Combine("config", "samples")).Length;
+            await Eventually.UntilAsync(
+                async () => (await plane.Kubectl.RunAsync("get", "agentmetrics", "-n", ns.Name, "-o",
+                    "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}"))
+                    .Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(s => s == "True") == expected,
+                Patience, "every sample to become Ready under the operator's own role");
+            var events = await plane.Kubectl.RunAsync("get", "events", "-n", ns.Name, "--field-selector", "reason=RulesWritten", "-o", "name");
+            Assert.NotEmpty(events.Trim());
+            var denied = await plane.Kubectl.TryRunAsync(null, "--token", token, "--user", "", "get", "secrets", "-n", ns.Name);
+            Assert.Contains("forbidden", denied.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await running.WaitAsync(TimeSpan.FromSeconds(15));
+        }
+    }
+}
