@@ -32,6 +32,7 @@ public static class OperatorApp
         builder.Services.AddSingleton(services => new LeaderElector(
             client, settings.Namespace, "agent-metrics-operator", settings.Identity, logger: services.GetRequiredService<ILogger<LeaderElector>>()));
         builder.Services.AddHostedService<OperatorService>();
+        builder.Services.AddSingleton(new MeterTextExporter([RuntimeMetrics.MeterName], "agentmetrics_"));
 
         var app = builder.Build();
         var runtime = app.Services.GetRequiredService<OperatorRuntime>();
@@ -39,6 +40,8 @@ public static class OperatorApp
         app.MapGet("/readyz", () => runtime.Definitions.HasSynced && runtime.Thresholds.HasSynced && runtime.Pods.HasSynced
             ? Results.Text("ok")
             : Results.Text("informers are not synced yet", statusCode: 503));
+        var exporter = app.Services.GetRequiredService<MeterTextExporter>();
+        app.MapGet("/metrics", () => Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapValidationWebhooks(runtime);
         return app;
     }

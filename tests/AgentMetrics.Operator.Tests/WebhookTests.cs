@@ -58,7 +58,7 @@ public sealed partial class WebhookTests
     }
 
     [Fact]
-    public async Task ValidObjectsAreAdmitted()
+    public async Task ValidObjectsAreAdmittedAndTheOperatorReportsItsWorkOnMetrics()
     {
         var plane = await ControlPlane.SharedAsync();
         await plane.InstallPrometheusOperatorCrdsAsync();
@@ -71,6 +71,16 @@ public sealed partial class WebhookTests
 
             var stored = await plane.Kubectl.RunAsync("get", "agentmetrics", "-n", guarded.Name, "-o", "name");
             Assert.Equal(Directory.GetFiles(RepoPaths.Combine("config", "samples")).Length, stored.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+            using var http = new HttpClient(plane.Pki.CreateTrustingHandler());
+            string metrics = "";
+            await Eventually.UntilAsync(
+                async () => (metrics = await http.GetStringAsync(new Uri(app.Url, "/metrics"))).Contains("agentmetrics_controller_reconcile_total{", StringComparison.Ordinal),
+                Patience, "reconciles to show on /metrics");
+            var (exitCode, output) = await Promtool.RunAsync(ProcessRegistry.Current.RunDirectory, metrics, "check", "metrics");
+            Assert.True(exitCode == 0, $"{output}\n{metrics}");
+            Assert.Contains("agentmetrics_workqueue_depth{queue=\"alertthreshold\"}", metrics, StringComparison.Ordinal);
+            Assert.Contains("# TYPE agentmetrics_controller_reconcile_duration_seconds histogram", metrics, StringComparison.Ordinal);
         }
         finally
         {

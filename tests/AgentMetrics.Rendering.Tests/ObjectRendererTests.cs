@@ -37,7 +37,7 @@ public sealed class ObjectRendererTests
 
         var directory = ProcessRegistry.Current.CreateDirectory("promtool-operator");
         await File.WriteAllTextAsync(Path.Combine(directory, "rules.json"), new JsonObject { ["groups"] = groups }.ToJsonString());
-        var (exitCode, output) = await Promtool.RunAsync(directory, "check", "rules", "rules.json");
+        var (exitCode, output) = await Promtool.RunAsync(directory, null, "check", "rules", "rules.json");
 
         Assert.True(exitCode == 0, output);
     }

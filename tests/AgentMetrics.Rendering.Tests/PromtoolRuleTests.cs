@@ -45,7 +45,7 @@ public sealed class PromtoolRuleTests
         await File.WriteAllTextAsync(Path.Combine(directory, "rules.yaml"), rules);
         File.Copy(Path.Combine(AppContext.BaseDirectory, "promtool", $"{testFile}.test.yaml"), Path.Combine(directory, "test.yaml"));
 
-        var (exitCode, output) = await Promtool.RunAsync(directory, "test", "rules", "test.yaml");
+        var (exitCode, output) = await Promtool.RunAsync(directory, null, "test", "rules", "test.yaml");
 
         Assert.True(exitCode == 0, $"{output}\n--- rules.yaml ---\n{rules}");
         Assert.Contains("SUCCESS", output, StringComparison.Ordinal);

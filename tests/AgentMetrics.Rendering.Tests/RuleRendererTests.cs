@@ -20,7 +20,7 @@ public sealed class RuleRendererTests
         Golden.AssertMatches("tests/AgentMetrics.Rendering.Tests/golden/samples.rules.yaml", rendered);
         var directory = ProcessRegistry.Current.CreateDirectory("promtool-check");
         await File.WriteAllTextAsync(Path.Combine(directory, "rules.yaml"), rendered);
-        var (exitCode, output) = await Promtool.RunAsync(directory, "check", "rules", "rules.yaml");
+        var (exitCode, output) = await Promtool.RunAsync(directory, null, "check", "rules", "rules.yaml");
         Assert.True(exitCode == 0, output);
         Assert.Contains("SUCCESS", output, StringComparison.Ordinal);
     }

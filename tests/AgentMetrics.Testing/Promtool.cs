@@ -1,16 +1,17 @@
 using System.Diagnostics;
-using AgentMetrics.Testing;
 
-namespace AgentMetrics.Rendering.Tests;
+namespace AgentMetrics.Testing;
 
-/// <summary>Runs the real promtool over files a test wrote.</summary>
-internal static class Promtool
+/// <summary>Runs the real promtool.</summary>
+public static class Promtool
 {
-    public static async Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, params string[] arguments)
+    /// <summary>Runs promtool in <paramref name="workingDirectory"/>, with <paramref name="stdin"/> as its input when given.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, string? stdin, params string[] arguments)
     {
         var info = new ProcessStartInfo(Tools.Promtool)
         {
             WorkingDirectory = workingDirectory,
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -23,6 +24,12 @@ internal static class Promtool
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+
+        process.StandardInput.Close();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
         return (process.ExitCode, await stdout + await stderr);
     }
