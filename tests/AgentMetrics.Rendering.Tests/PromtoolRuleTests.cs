@@ -29,6 +29,14 @@ public sealed class PromtoolRuleTests
             """{"metric":"agent_queue_depth","statistic":"value","threshold":50,"summary":"queue deep","description":"d"}"""
         },
         {
+            "counter-rate", "escalating", "Counter",
+            """{"metric":"agent_escalations_total","statistic":"rate","threshold":0.5,"summary":"escalating","description":"d"}"""
+        },
+        {
+            "histogram-average", "costly", "Histogram",
+            """{"metric":"agent_task_cost_dollars","statistic":"average","threshold":0.25,"summary":"tasks cost too much","description":"d"}"""
+        },
+        {
             "anomaly", "spend", "Counter",
             """{"metric":"agent_task_tokens_total","statistic":"rate","threshold":null,"anomaly":{"deviations":3,"baselineWindow":"1h"},"for":"2m","summary":"spend anomaly","description":"d"}"""
         },
