@@ -42,9 +42,7 @@ public sealed class OperatorRuntime : IDisposable
             .Watches(Pods, change => AgentSetChanged(change)
                 ? DefinitionsSelecting(change.Object.Metadata.Namespace, change.Old?.Metadata.Labels, change.Object.Metadata.Labels)
                 : [])
-            .Watches(Definitions, change => Controller<AgentMetricDefinition>.IsRealChange(change.Old, change.Object)
-                ? InNamespace(Definitions, change.Object.Metadata.Namespace)
-                : []);
+            .Watches(Definitions, DefinitionsAffectedBy);
         ThresholdController = new Controller<AlertThreshold>(
                 "alertthreshold", Thresholds, thresholdReconciler.ReconcileAsync, logger: logs.CreateLogger("controller.alertthreshold"))
             .Owns(children)
@@ -88,6 +86,30 @@ public sealed class OperatorRuntime : IDisposable
     private static IEnumerable<ObjectKey> InNamespace<T>(Informer<T> informer, string? @namespace)
         where T : class, IKubernetesObject =>
         @namespace is null ? [] : informer.Cache.ListInNamespace(@namespace).Select(o => o.Key());
+
+    /// <summary>
+    /// The other definitions whose validity a change can alter. Conflicts count only older
+    /// definitions, so an addition or change affects those sharing its metric name (a type clash), and
+    /// only a deletion can free room under the per-agent cap for the rest of the namespace.
+    /// </summary>
+    private IEnumerable<ObjectKey> DefinitionsAffectedBy(InformerEvent<AgentMetricDefinition> change)
+    {
+        var @namespace = change.Object.Metadata.Namespace;
+        if (change.Type == WatchEventType.Deleted)
+        {
+            return InNamespace(Definitions, @namespace);
+        }
+
+        if (!Controller<AgentMetricDefinition>.IsRealChange(change.Old, change.Object) || @namespace is null)
+        {
+            return [];
+        }
+
+        var names = new[] { change.Old?.Spec.Metric.Name, change.Object.Spec.Metric.Name };
+        return Definitions.Cache.ListInNamespace(@namespace)
+            .Where(d => names.Contains(d.Spec.Metric.Name) && d.Metadata.Name != change.Object.Metadata.Name)
+            .Select(d => d.Key());
+    }
 
     /// <summary>A pod matters to definitions when it comes, goes, or changes labels; its status churn does not.</summary>
     private static bool AgentSetChanged(InformerEvent<KubernetesObject> change) =>

@@ -49,6 +49,15 @@ public sealed class ValidationTests
     };
 
     [Fact]
+    public void ADefinitionSerializesOnlyTheFieldsItsCrdDeclares()
+    {
+        var json = JsonSerializer.Serialize(Definition("{}"), ApiJsonContext.Default.AgentMetricDefinition);
+
+        var metric = JsonDocument.Parse(json).RootElement.GetProperty("spec").GetProperty("metric");
+        Assert.Equal(["name", "type", "help", "buckets"], metric.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
     public void TheBaseDefinitionIsValid() =>
         Assert.Empty(DefinitionValidator.Validate(Definition("{}"), ValidationContext.Empty));
 
@@ -85,6 +94,19 @@ public sealed class ValidationTests
         var error = Assert.Single(errors);
         Assert.Equal("spec.metric.name", error.Field);
         Assert.Contains("already a gauge for agent pod agent-0, defined by AgentMetricDefinition existing", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AConflictIsTheNewerDefinitionsFaultSoAddingOneNeverInvalidatesAnOlderOne()
+    {
+        var older = Definition("""{"metric":{"type":"gauge","buckets":null}}""", name: "older");
+        older.Metadata.CreationTimestamp = DateTimeOffset.Parse("2026-11-21T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        var newer = Definition("{}", name: "newer");
+        newer.Metadata.CreationTimestamp = older.Metadata.CreationTimestamp.Value.AddSeconds(1);
+        var context = new ValidationContext { Definitions = [older, newer] };
+
+        Assert.Empty(DefinitionValidator.Validate(older, context));
+        Assert.Contains(DefinitionValidator.Validate(newer, context), e => e.Message.Contains("defined by AgentMetricDefinition older", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Config;
@@ -87,6 +88,66 @@ public sealed partial class WebhookTests
             await plane.Kubectl.TryRunAsync(null, "delete", "validatingwebhookconfiguration", $"agent-metrics-test-{guarded.Name}");
         }
     }
+
+    [Fact]
+    public async Task MoreThanAThousandMetricsOnOneAgentIsRefusedAndWithoutTheWebhookOnlyTheNewestIsInvalid()
+    {
+        var plane = await ControlPlane.SharedAsync();
+        await plane.InstallPrometheusOperatorCrdsAsync();
+        await using var guarded = await plane.CreateNamespaceAsync("cap");
+        await using var open = await plane.CreateNamespaceAsync("capopen");
+        await using var app = await StartOperatorAsync(plane, guarded.Name);
+        await RegisterWebhookAsync(plane, guarded.Name, app.Url);
+        using var client = new KubernetesClient(Kubeconfig.Load(plane.KubeconfigPath));
+        var room = Api.Validation.ValidationContext.MaxMetricsPerAgent - Api.Catalog.BuiltInMetrics.All.Count;
+        try
+        {
+            foreach (var ns in new[] { guarded.Name, open.Name })
+            {
+                await plane.Kubectl.RunAsync("run", "agent-0", "-n", ns, "--image=example.invalid/agent:1", "--restart=Never", "--labels=app=crowded");
+                await Parallel.ForEachAsync(Enumerable.Range(0, room), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, token) =>
+                    await client.CreateAsync(
+                        Api.V1Alpha1.AgentMetricDefinition.Type, ns, Crowded(ns, $"m{i:D4}"), Api.V1Alpha1.ApiJsonContext.Default.AgentMetricDefinition, token));
+            }
+
+            // Creation times have one-second resolution: make the last one unambiguously the newest.
+            await Task.Delay(TimeSpan.FromSeconds(1.1));
+            var lastOne = JsonSerializer.Serialize(Crowded("", "one-too-many"), Api.V1Alpha1.ApiJsonContext.Default.AgentMetricDefinition);
+
+            var refused = await plane.Kubectl.TryRunAsync(lastOne, "apply", "-n", guarded.Name, "-f", "-");
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains(
+                $"spec.selector: selects agent pod agent-0, which would then have 1001 metrics ({Api.Catalog.BuiltInMetrics.All.Count} built-in and {room + 1} defined); at most 1000",
+                refused.Stderr, StringComparison.Ordinal);
+
+            await plane.Kubectl.RunWithInputAsync(lastOne, "apply", "-n", open.Name, "-f", "-");
+            await Eventually.UntilAsync(
+                async () => (await plane.Kubectl.RunAsync("get", "amd", "one-too-many", "-n", open.Name, "-o", "jsonpath={.status.conditions[0].reason}")) == "InvalidSpec",
+                TimeSpan.FromSeconds(60), "the newest definition to be InvalidSpec");
+            await Eventually.UntilAsync(
+                async () => (await plane.Kubectl.RunAsync("get", "amd", "-n", open.Name, "-o", "jsonpath={.items[*].status.conditions[0].reason}"))
+                    .Split(' ', StringSplitOptions.RemoveEmptyEntries).Count(r => r == "Collecting") == room,
+                TimeSpan.FromSeconds(120), $"the {room} older definitions to be collected");
+        }
+        finally
+        {
+            await plane.Kubectl.TryRunAsync(null, "delete", "validatingwebhookconfiguration", $"agent-metrics-test-{guarded.Name}");
+
+            // Thousands of objects: let their deletion finish here rather than slow the tests after this one.
+            await plane.Kubectl.TryRunAsync(null, "delete", "namespace", guarded.Name, open.Name, "--timeout=180s");
+        }
+    }
+
+    private static Api.V1Alpha1.AgentMetricDefinition Crowded(string @namespace, string name) => new()
+    {
+        Metadata = new() { Name = name, Namespace = @namespace.Length == 0 ? null : @namespace },
+        Spec = new()
+        {
+            Selector = new() { MatchLabels = new() { ["app"] = "crowded" } },
+            Metric = new() { Name = $"custom_{name.Replace('-', '_')}", Type = "counter", Help = "One of many." },
+            Source = new() { Kind = "Event", Name = name },
+        },
+    };
 
     private static (string Object, string Expected, string Path) Read(string fixture)
     {

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using AgentMetrics.Api.Catalog;
 using AgentMetrics.Kubernetes.Models;
 
@@ -48,6 +49,7 @@ public sealed class MetricDescription
     public List<double>? Buckets { get; set; }
 
     /// <summary>The catalog type this description names, or null when it names none.</summary>
+    [JsonIgnore]
     public MetricType? ParsedType => Type switch
     {
         "counter" => MetricType.Counter,

@@ -137,7 +137,10 @@ public static class DefinitionValidator
 
     private static void CheckAgainstNamespace(AgentMetricDefinition definition, ValidationContext context, List<FieldError> errors)
     {
-        var others = context.Definitions.Where(d => d.Metadata.Name != definition.Metadata.Name).ToList();
+        // A conflict is the newer definition's fault: only definitions created before this one count
+        // against it. At admission the object is the newest, so the webhook and the reconciler agree,
+        // and adding a definition never invalidates one that was already there.
+        var others = context.Definitions.Where(d => d.Metadata.Name != definition.Metadata.Name && IsOlder(d, definition)).ToList();
         var selected = context.Pods.Where(p => definition.Spec.Selector.Matches(p.Labels)).ToList();
         foreach (var other in others.Where(o => o.Spec.Metric.Name == definition.Spec.Metric.Name && o.Spec.Metric.Type != definition.Spec.Metric.Type))
         {
@@ -164,6 +167,13 @@ public static class DefinitionValidator
                 break;
             }
         }
+    }
+
+    private static bool IsOlder(AgentMetricDefinition candidate, AgentMetricDefinition than)
+    {
+        var (a, b) = (candidate.Metadata.CreationTimestamp, than.Metadata.CreationTimestamp);
+        return b is null
+            || (a is not null && (a < b || (a == b && string.CompareOrdinal(candidate.Metadata.Name, than.Metadata.Name) < 0)));
     }
 
     private static bool SameSelector(LabelSelector a, LabelSelector b) =>
