@@ -49,6 +49,19 @@ public sealed class CrdTests
         Assert.Empty(errors);
     }
 
+    [Theory]
+    [InlineData("webhook")]
+    [InlineData("rbac")]
+    public async Task TheInstallManifestsAreAcceptedByTheApiServer(string folder)
+    {
+        var plane = await ControlPlane.SharedAsync();
+        await plane.Kubectl.TryRunAsync(null, "create", "namespace", "agent-metrics-system");
+
+        var result = await plane.Kubectl.TryRunAsync(null, "apply", "--server-side", "--dry-run=server", "-f", RepoPaths.Combine("config", folder));
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+    }
+
     [Fact]
     public async Task KubectlExplainTellsWhatAFieldIsFor()
     {
