@@ -21,10 +21,7 @@ public sealed class DefinitionReconciler(
         }
 
         var @namespace = key.Namespace!;
-        var agents = pods.Cache.ListInNamespace(@namespace)
-            .Where(p => p.Metadata.DeletionTimestamp is null)
-            .Select(p => (p.Metadata.Name!, (IReadOnlyDictionary<string, string>)(p.Metadata.Labels ?? [])))
-            .ToList();
+        var agents = Agents.In(pods, @namespace);
         var context = new ValidationContext { Definitions = definitions.Cache.ListInNamespace(@namespace), Pods = agents };
         var errors = DefinitionValidator.Validate(definition, context);
         if (errors.Count > 0)
@@ -33,7 +30,7 @@ public sealed class DefinitionReconciler(
             return ReconcileResult.Done;
         }
 
-        var matched = agents.Count(p => definition.Spec.Selector.Matches(p.Item2));
+        var matched = agents.Count(p => definition.Spec.Selector.Matches(p.Labels));
         RuleGroup group;
         try
         {

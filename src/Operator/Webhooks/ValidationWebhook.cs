@@ -20,12 +20,9 @@ public static class ValidationWebhook
         endpoints.MapPost(DefinitionsPath, (HttpRequest request) => ReviewAsync(request, (obj, ns) =>
         {
             var definition = obj.Deserialize(ApiJsonContext.Default.AgentMetricDefinition)!;
-            var pods = runtime.Pods.Cache.ListInNamespace(ns)
-                .Where(p => p.Metadata.DeletionTimestamp is null)
-                .Select(p => (p.Metadata.Name!, (IReadOnlyDictionary<string, string>)(p.Metadata.Labels ?? [])))
-                .ToList();
             return DefinitionValidator.Validate(
-                definition, new ValidationContext { Definitions = runtime.Definitions.Cache.ListInNamespace(ns), Pods = pods });
+                definition,
+                new ValidationContext { Definitions = runtime.Definitions.Cache.ListInNamespace(ns), Pods = Reconcilers.Agents.In(runtime.Pods, ns) });
         }));
         endpoints.MapPost(ThresholdsPath, (HttpRequest request) => ReviewAsync(request, (obj, ns) =>
             ThresholdValidator.Validate(
