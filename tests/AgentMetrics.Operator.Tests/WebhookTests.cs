@@ -133,7 +133,9 @@ public sealed partial class WebhookTests
         {
             await plane.Kubectl.TryRunAsync(null, "delete", "validatingwebhookconfiguration", $"agent-metrics-test-{guarded.Name}");
 
-            // Thousands of objects: let their deletion finish here rather than slow the tests after this one.
+            // Thousands of objects: stop the operator, then let their deletion finish here rather than
+            // slow the tests after this one.
+            await app.DisposeAsync();
             await plane.Kubectl.TryRunAsync(null, "delete", "namespace", guarded.Name, open.Name, "--timeout=180s");
         }
     }
@@ -238,10 +240,18 @@ public sealed partial class WebhookTests
 
     private sealed class RunningOperator(WebApplication app, Uri url) : IAsyncDisposable
     {
+        private bool _disposed;
+
         public Uri Url { get; } = url;
 
         public async ValueTask DisposeAsync()
         {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
             await app.StopAsync();
             await app.DisposeAsync();
         }
