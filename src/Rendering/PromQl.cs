@@ -26,7 +26,7 @@ public static class PromQl
     /// <summary>The expression of <paramref name="statistic"/> of a metric of <paramref name="type"/>.</summary>
     public static string Statistic(string metric, MetricType type, string statistic, string selector, string window, string by)
     {
-        var bare = type == MetricType.Counter && metric.EndsWith("_total", StringComparison.Ordinal) ? metric[..^6] : metric;
+        var bare = BareName(metric, type);
         string Rate(string series, string extra = "") =>
             $"sum by ({by}) (rate({series}{Selector(selector, extra)}[{window}]))";
         return (statistic, type) switch
@@ -45,6 +45,10 @@ public static class PromQl
             _ => throw new ArgumentException($"{statistic} does not apply to a {type.ToString().ToLowerInvariant()}", nameof(statistic)),
         };
     }
+
+    /// <summary>A metric's name without the <c>_total</c> a counter's series carry.</summary>
+    public static string BareName(string metric, MetricType type) =>
+        type == MetricType.Counter && metric.EndsWith("_total", StringComparison.Ordinal) ? metric[..^6] : metric;
 
     /// <summary>The token a recording rule's name uses for a statistic.</summary>
     public static string Token(string statistic) => statistic switch

@@ -26,7 +26,7 @@ public static class RuleRenderer
         var spec = threshold.Spec;
         var name = threshold.Metadata.Name!;
         var @namespace = threshold.Metadata.Namespace!;
-        var metric = Bare(spec.Metric, type);
+        var metric = PromQl.BareName(spec.Metric, type);
         var mine = $"threshold={PromQl.String(name)}";
         var own = new[] { Pair("threshold", name) };
         var statistic = $"namespace_agent:{metric}:{PromQl.Token(spec.Statistic)}_{spec.Window}";
@@ -138,9 +138,6 @@ public static class RuleRenderer
     }
 
     private static string Level(string by) => by == PromQl.PerAgent ? "namespace_agent" : "namespace";
-
-    private static string Bare(string metric, MetricType type) =>
-        type == MetricType.Counter && metric.EndsWith("_total", StringComparison.Ordinal) ? metric[..^6] : metric;
 
     private static string Operator(string comparison) => comparison switch
     {
