@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -79,14 +78,6 @@ public sealed class ControlPlane : IAsyncDisposable
         }
 
         return plane;
-    }
-
-    /// <summary>An HTTP client that trusts the API server and sends the admin token.</summary>
-    public HttpClient CreateAdminHttpClient()
-    {
-        var http = new HttpClient(Pki.CreateTrustingHandler()) { BaseAddress = ApiServer.Url };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
-        return http;
     }
 
     /// <summary>Applies CRD manifests (a file or a directory) and waits until each is Established.</summary>

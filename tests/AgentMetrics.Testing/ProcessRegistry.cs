@@ -19,10 +19,9 @@ public sealed class ProcessRegistry
     private Process? _watcher;
     private bool _stopped;
 
-    private ProcessRegistry(string runDirectory, string sweepReport)
+    private ProcessRegistry(string runDirectory)
     {
         RunDirectory = runDirectory;
-        SweepReport = sweepReport;
     }
 
     /// <summary>The registry of this test process, created on first use.</summary>
@@ -39,9 +38,6 @@ public sealed class ProcessRegistry
 
     /// <summary>This run's directory: the pid list, and a place for servers' data and logs.</summary>
     public string RunDirectory { get; }
-
-    /// <summary>What the sweep of earlier runs stopped, one line per process; empty when nothing was left.</summary>
-    public string SweepReport { get; }
 
     /// <summary>Runs hack/reap.sh with the given arguments and returns what it printed.</summary>
     public static string RunReaper(params string[] arguments)
@@ -144,7 +140,7 @@ public sealed class ProcessRegistry
         var runDirectory = Path.Combine(root, string.Create(CultureInfo.InvariantCulture, $"{self.Pid}-{self.StartTicks}"));
         Directory.CreateDirectory(runDirectory);
 
-        var registry = new ProcessRegistry(runDirectory, report);
+        var registry = new ProcessRegistry(runDirectory);
         registry.StartWatcher(self);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => registry.StopAll();
         foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })

@@ -5,9 +5,7 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
 {
     public static readonly ResourceType Pods = new("", "v1", "pods", "Pod");
     public static readonly ResourceType ConfigMaps = new("", "v1", "configmaps", "ConfigMap");
-    public static readonly ResourceType Secrets = new("", "v1", "secrets", "Secret");
     public static readonly ResourceType Events = new("", "v1", "events", "Event");
-    public static readonly ResourceType ServiceAccounts = new("", "v1", "serviceaccounts", "ServiceAccount");
     public static readonly ResourceType Namespaces = new("", "v1", "namespaces", "Namespace", Namespaced: false);
     public static readonly ResourceType Leases = new("coordination.k8s.io", "v1", "leases", "Lease");
 

@@ -62,9 +62,6 @@ public sealed class Informer<T>
     /// <summary>True once the first list has filled the cache.</summary>
     public bool HasSynced => _synced.Task.IsCompleted;
 
-    /// <summary>The resourceVersion the informer has seen up to.</summary>
-    public string? LastResourceVersion { get; private set; }
-
     /// <summary>Adds a handler for every change; register handlers before running.</summary>
     public void Subscribe(Action<InformerEvent<T>> handler) => _handlers.Add(handler);
 
@@ -94,7 +91,6 @@ public sealed class Informer<T>
                 await foreach (var change in _client.WatchAsync(Type, _options.Namespace, _typeInfo, watch, cancellationToken))
                 {
                     version = change.Object.Metadata.ResourceVersion ?? version;
-                    LastResourceVersion = version;
                     events++;
                     RuntimeMetrics.WatchEvents.Add(1, resource);
                     Apply(change);
@@ -163,7 +159,6 @@ public sealed class Informer<T>
             }
         }
 
-        LastResourceVersion = list.ResourceVersion;
         _synced.TrySetResult();
         return list.ResourceVersion;
     }
