@@ -1,8 +1,26 @@
-var builder = WebApplication.CreateSlimBuilder(args);
-builder.Logging.ClearProviders();
-builder.Logging.AddJsonConsole();
+using AgentMetrics.Sidecar;
 
-var app = builder.Build();
-app.MapGet("/healthz", () => Results.Text("ok"));
-app.MapGet("/readyz", () => Results.Text("ok"));
-app.Run();
+if (args is ["--help"] or ["-h"])
+{
+    Console.WriteLine("agent-metrics-sidecar: takes agent events and OTLP on localhost and delivers agent metrics to Prometheus.\n");
+    foreach (var (flag, key, help) in SidecarSettings.All)
+    {
+        Console.WriteLine($"  {flag,-34} {help} [AGENTMETRICS_{key.ToUpperInvariant()}]");
+    }
+
+    return 0;
+}
+
+SidecarSettings settings;
+try
+{
+    settings = SidecarSettings.Read(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"agent-metrics-sidecar: {e.Message}");
+    return 2;
+}
+
+await SidecarApp.Build(settings).RunAsync();
+return 0;

@@ -1,0 +1,118 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using AgentMetrics.Api.V1Alpha1;
+using AgentMetrics.Sidecar.Metrics;
+
+namespace AgentMetrics.Sidecar.Custom;
+
+/// <summary>
+/// Follows the operator's definitions stream for this pod: each snapshot replaces the custom metrics
+/// in effect at once. When the operator cannot be reached the last snapshot stays in effect and the
+/// client reconnects with capped, jittered exponential backoff; a connection silent for longer than
+/// three heartbeats is treated as dead.
+/// </summary>
+public sealed class DefinitionsClient(
+    HttpClient http, Uri operatorUrl, string @namespace, string pod, string tokenFile, CustomMetrics custom,
+    MetricRegistry registry, ILogger<DefinitionsClient> logger) : BackgroundService
+{
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a connection may stay silent before it is dropped (three of the operator's 15 s heartbeats).</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>Snapshots applied so far.</summary>
+    public int Snapshots => Volatile.Read(ref _snapshots);
+
+    private int _snapshots;
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var backoff = FirstBackoff;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (await FollowAsync(stoppingToken))
+                {
+                    backoff = FirstBackoff;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException or JsonException or UnauthorizedAccessException
+                || (e is OperationCanceledException && !stoppingToken.IsCancellationRequested))
+            {
+                logger.LogWarning("definitions stream from {Url}: {Error}; keeping the {Count} definitions in effect", operatorUrl, e.Message, custom.Current.Metrics.Count);
+            }
+            finally
+            {
+                registry.Self.DefinitionsConnected.Set(0);
+            }
+
+            try
+            {
+                await Task.Delay(backoff * (0.8 + (Random.Shared.NextDouble() * 0.4)), stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+        }
+    }
+
+    /// <summary>Reads one connection to its end; true when at least one snapshot arrived.</summary>
+    private async Task<bool> FollowAsync(CancellationToken stoppingToken)
+    {
+        var address = new Uri(operatorUrl, $"v1/definitions/watch?namespace={Uri.EscapeDataString(@namespace)}&pod={Uri.EscapeDataString(pod)}");
+        using var request = new HttpRequestMessage(HttpMethod.Get, address);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(tokenFile, stoppingToken)).Trim());
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        idle.CancelAfter(IdleTimeout);
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, idle.Token);
+        if (!response.IsSuccessStatusCode)
+        {
+            var body = await response.Content.ReadAsStringAsync(idle.Token);
+            throw new HttpRequestException($"the operator answered {(int)response.StatusCode}: {body}");
+        }
+
+        await using var stream = await response.Content.ReadAsStreamAsync(idle.Token);
+        using var reader = new StreamReader(stream);
+        var received = false;
+        while (await reader.ReadLineAsync(idle.Token) is { } line)
+        {
+            idle.CancelAfter(IdleTimeout);
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            using var message = JsonDocument.Parse(line);
+            if (!message.RootElement.TryGetProperty("type", out var type) || type.GetString() != "snapshot")
+            {
+                continue;
+            }
+
+            var definitions = new List<AgentMetricDefinition>();
+            if (message.RootElement.TryGetProperty("definitions", out var items) && items.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var item in items.EnumerateArray())
+                {
+                    if (item.Deserialize(ApiJsonContext.Default.AgentMetricDefinition) is { } definition)
+                    {
+                        definitions.Add(definition);
+                    }
+                }
+            }
+
+            custom.Apply(definitions);
+            registry.Self.DefinitionsConnected.Set(1);
+            Interlocked.Increment(ref _snapshots);
+            received = true;
+            logger.LogInformation("definitions stream: {Count} definitions in effect", definitions.Count);
+        }
+
+        return received;
+    }
+}

@@ -1,0 +1,81 @@
+namespace AgentMetrics.Sidecar.Ingest;
+
+/// <summary>The kinds of event the JSON events API takes.</summary>
+public enum EventType
+{
+    Task,
+    LlmCall,
+    ToolCall,
+    Handoff,
+    Escalation,
+    Feedback,
+    Gauge,
+    Error,
+    Observation,
+}
+
+/// <summary>
+/// One validated event from the JSON events API. Which fields are set depends on <see cref="Type"/>;
+/// the parser guarantees the ones a type needs are present and in range.
+/// </summary>
+public sealed record AgentEvent
+{
+    /// <summary>The event's kind.</summary>
+    public EventType Type { get; init; }
+
+    /// <summary>The <c>type</c> field as sent (task, llm_call, …), which custom Event definitions match on.</summary>
+    public string TypeName { get; init; } = "";
+
+    /// <summary>Duration in seconds (task, llm_call, tool_call), from duration_seconds or end − start.</summary>
+    public double? DurationSeconds { get; init; }
+
+    public string? Outcome { get; init; }
+
+    public string? TaskType { get; init; }
+
+    public long? TokensIn { get; init; }
+
+    public long? TokensOut { get; init; }
+
+    public double? Cost { get; init; }
+
+    public string? Model { get; init; }
+
+    public string? Provider { get; init; }
+
+    public string? Operation { get; init; }
+
+    public double? TimeToFirstTokenSeconds { get; init; }
+
+    public string? ErrorType { get; init; }
+
+    public string? Tool { get; init; }
+
+    public string? ToolType { get; init; }
+
+    public string? TargetAgent { get; init; }
+
+    public bool? ContextPreserved { get; init; }
+
+    public string? Reason { get; init; }
+
+    public double? Satisfaction { get; init; }
+
+    public double? Accuracy { get; init; }
+
+    public double? QueueDepth { get; init; }
+
+    public double? TasksInFlight { get; init; }
+
+    /// <summary>The custom metric an observation feeds.</summary>
+    public string? Metric { get; init; }
+
+    /// <summary>An observation's value.</summary>
+    public double? Value { get; init; }
+
+    /// <summary>Where the event sits in its request (<c>events[3].</c>), for error messages.</summary>
+    public string Path { get; init; } = "";
+
+    /// <summary>The event's attributes, and its top-level scalar fields, which custom definitions read labels and values from.</summary>
+    public Attributes Fields { get; init; } = new();
+}

@@ -1,0 +1,695 @@
+using System.Globalization;
+using System.Text;
+using AgentMetrics.Sidecar.Ingest;
+
+namespace AgentMetrics.Sidecar.Otlp;
+
+/// <summary>
+/// Decodes OTLP/HTTP protobuf export requests (<c>ExportMetricsServiceRequest</c>,
+/// <c>ExportTraceServiceRequest</c>) into the sidecar's model. Field numbers follow the
+/// opentelemetry-proto definitions; unknown fields are skipped, as protobuf requires.
+/// </summary>
+public static class OtlpProtobufDecoder
+{
+    private const int MaxAnyValueDepth = 8;
+
+    /// <summary>Decodes an ExportMetricsServiceRequest.</summary>
+    public static List<OtlpResourceMetrics> DecodeMetrics(ReadOnlySpan<byte> body)
+    {
+        var result = new List<OtlpResourceMetrics>();
+        var reader = new ProtoReader(body);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            if (field == 1)
+            {
+                reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                result.Add(ResourceMetrics(reader.ReadBytes()));
+            }
+            else
+            {
+                reader.Skip(wire);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Decodes an ExportTraceServiceRequest.</summary>
+    public static List<OtlpResourceSpans> DecodeTraces(ReadOnlySpan<byte> body)
+    {
+        var result = new List<OtlpResourceSpans>();
+        var reader = new ProtoReader(body);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            if (field == 1)
+            {
+                reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                result.Add(ResourceSpans(reader.ReadBytes()));
+            }
+            else
+            {
+                reader.Skip(wire);
+            }
+        }
+
+        return result;
+    }
+
+    private static OtlpResourceMetrics ResourceMetrics(ReadOnlySpan<byte> data)
+    {
+        var result = new OtlpResourceMetrics();
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            switch (field)
+            {
+                case 1:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    result.Resource = Resource(reader.ReadBytes());
+                    break;
+                case 2:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    ScopeMetrics(reader.ReadBytes(), result.Metrics);
+                    break;
+                default:
+                    reader.Skip(wire);
+                    break;
+            }
+        }
+
+        return result;
+    }
+
+    private static OtlpResourceSpans ResourceSpans(ReadOnlySpan<byte> data)
+    {
+        var result = new OtlpResourceSpans();
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            switch (field)
+            {
+                case 1:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    result.Resource = Resource(reader.ReadBytes());
+                    break;
+                case 2:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    ScopeSpans(reader.ReadBytes(), result.Spans);
+                    break;
+                default:
+                    reader.Skip(wire);
+                    break;
+            }
+        }
+
+        return result;
+    }
+
+    private static Attributes Resource(ReadOnlySpan<byte> data)
+    {
+        var attributes = new List<KeyValuePair<string, AttributeValue>>();
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            if (field == 1)
+            {
+                reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                attributes.Add(KeyValue(reader.ReadBytes()));
+            }
+            else
+            {
+                reader.Skip(wire);
+            }
+        }
+
+        return new Attributes(attributes);
+    }
+
+    private static void ScopeMetrics(ReadOnlySpan<byte> data, List<OtlpMetric> metrics)
+    {
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            if (field == 2)
+            {
+                reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                metrics.Add(Metric(reader.ReadBytes()));
+            }
+            else
+            {
+                reader.Skip(wire);
+            }
+        }
+    }
+
+    private static void ScopeSpans(ReadOnlySpan<byte> data, List<OtlpSpan> spans)
+    {
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            if (field == 2)
+            {
+                reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                spans.Add(Span(reader.ReadBytes()));
+            }
+            else
+            {
+                reader.Skip(wire);
+            }
+        }
+    }
+
+    private static OtlpMetric Metric(ReadOnlySpan<byte> data)
+    {
+        var metric = new OtlpMetric();
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            switch (field)
+            {
+                case 1:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    metric.Name = reader.ReadString();
+                    break;
+                case 2:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    metric.Description = reader.ReadString();
+                    break;
+                case 3:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    metric.Unit = reader.ReadString();
+                    break;
+                case 5:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    Data(reader.ReadBytes(), metric, OtlpDataKind.Gauge);
+                    break;
+                case 7:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    Data(reader.ReadBytes(), metric, OtlpDataKind.Sum);
+                    break;
+                case 9:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    Data(reader.ReadBytes(), metric, OtlpDataKind.Histogram);
+                    break;
+                case 10:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    Data(reader.ReadBytes(), metric, OtlpDataKind.ExponentialHistogram);
+                    break;
+                case 11:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    metric.Kind = OtlpDataKind.Summary;
+                    reader.ReadBytes();
+                    break;
+                default:
+                    reader.Skip(wire);
+                    break;
+            }
+        }
+
+        return metric;
+    }
+
+    /// <summary>Gauge, Sum, Histogram and ExponentialHistogram share the layout: points = 1, temporality = 2, monotonic = 3 (Sum only).</summary>
+    private static void Data(ReadOnlySpan<byte> data, OtlpMetric metric, OtlpDataKind kind)
+    {
+        metric.Kind = kind;
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            switch (field)
+            {
+                case 1:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    metric.Points.Add(kind switch
+                    {
+                        OtlpDataKind.Histogram => HistogramPoint(reader.ReadBytes()),
+                        OtlpDataKind.ExponentialHistogram => ExponentialPoint(reader.ReadBytes()),
+                        _ => NumberPoint(reader.ReadBytes()),
+                    });
+                    break;
+                case 2 when kind != OtlpDataKind.Gauge:
+                    reader.Expect(field, wire, ProtoReader.Varint);
+                    metric.Temporality = (Temporality)(int)reader.ReadVarint();
+                    break;
+                case 3 when kind == OtlpDataKind.Sum:
+                    reader.Expect(field, wire, ProtoReader.Varint);
+                    metric.Monotonic = reader.ReadVarint() != 0;
+                    break;
+                default:
+                    reader.Skip(wire);
+                    break;
+            }
+        }
+    }
+
+    private static OtlpPoint NumberPoint(ReadOnlySpan<byte> data)
+    {
+        var point = new OtlpPoint();
+        var attributes = new List<KeyValuePair<string, AttributeValue>>();
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            switch (field)
+            {
+                case 7:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    attributes.Add(KeyValue(reader.ReadBytes()));
+                    break;
+                case 2:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    point.StartTimeUnixNano = reader.ReadFixed64();
+                    break;
+                case 3:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    point.TimeUnixNano = reader.ReadFixed64();
+                    break;
+                case 4:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    point.Value = reader.ReadDouble();
+                    point.HasValue = true;
+                    break;
+                case 6:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    point.Value = (long)reader.ReadFixed64();
+                    point.HasValue = true;
+                    break;
+                case 8:
+                    reader.Expect(field, wire, ProtoReader.Varint);
+                    point.Flags = (uint)reader.ReadVarint();
+                    break;
+                default:
+                    reader.Skip(wire);
+                    break;
+            }
+        }
+
+        point.Attributes = new Attributes(attributes);
+        return point;
+    }
+
+    private static OtlpPoint HistogramPoint(ReadOnlySpan<byte> data)
+    {
+        var point = new OtlpPoint { HasValue = true };
+        var attributes = new List<KeyValuePair<string, AttributeValue>>();
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            switch (field)
+            {
+                case 9:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    attributes.Add(KeyValue(reader.ReadBytes()));
+                    break;
+                case 2:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    point.StartTimeUnixNano = reader.ReadFixed64();
+                    break;
+                case 3:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    point.TimeUnixNano = reader.ReadFixed64();
+                    break;
+                case 4:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    point.Count = reader.ReadFixed64();
+                    break;
+                case 5:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    point.Sum = reader.ReadDouble();
+                    break;
+                case 6:
+                    ReadFixed64s(ref reader, field, wire, point.BucketCounts);
+                    break;
+                case 7:
+                    var bounds = new List<ulong>();
+                    ReadFixed64s(ref reader, field, wire, bounds);
+                    point.ExplicitBounds.AddRange(bounds.Select(BitConverter.UInt64BitsToDouble));
+                    break;
+                case 10:
+                    reader.Expect(field, wire, ProtoReader.Varint);
+                    point.Flags = (uint)reader.ReadVarint();
+                    break;
+                default:
+                    reader.Skip(wire);
+                    break;
+            }
+        }
+
+        point.Attributes = new Attributes(attributes);
+        return point;
+    }
+
+    private static OtlpPoint ExponentialPoint(ReadOnlySpan<byte> data)
+    {
+        var point = new OtlpPoint { HasValue = true };
+        var attributes = new List<KeyValuePair<string, AttributeValue>>();
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            switch (field)
+            {
+                case 1:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    attributes.Add(KeyValue(reader.ReadBytes()));
+                    break;
+                case 2:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    point.StartTimeUnixNano = reader.ReadFixed64();
+                    break;
+                case 3:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    point.TimeUnixNano = reader.ReadFixed64();
+                    break;
+                case 4:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    point.Count = reader.ReadFixed64();
+                    break;
+                case 5:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    point.Sum = reader.ReadDouble();
+                    break;
+                case 6:
+                    reader.Expect(field, wire, ProtoReader.Varint);
+                    point.Scale = ZigZag(reader.ReadVarint());
+                    break;
+                case 7:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    point.ZeroCount = reader.ReadFixed64();
+                    break;
+                case 8:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    point.PositiveOffset = Buckets(reader.ReadBytes(), point.PositiveCounts);
+                    break;
+                case 9:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    point.NegativeOffset = Buckets(reader.ReadBytes(), point.NegativeCounts);
+                    break;
+                case 10:
+                    reader.Expect(field, wire, ProtoReader.Varint);
+                    point.Flags = (uint)reader.ReadVarint();
+                    break;
+                default:
+                    reader.Skip(wire);
+                    break;
+            }
+        }
+
+        point.Attributes = new Attributes(attributes);
+        return point;
+    }
+
+    private static int Buckets(ReadOnlySpan<byte> data, List<ulong> counts)
+    {
+        var offset = 0;
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            switch (field)
+            {
+                case 1:
+                    reader.Expect(field, wire, ProtoReader.Varint);
+                    offset = ZigZag(reader.ReadVarint());
+                    break;
+                case 2 when wire == ProtoReader.LengthDelimited:
+                    var packed = new ProtoReader(reader.ReadBytes());
+                    while (!packed.End)
+                    {
+                        counts.Add(packed.ReadVarint());
+                    }
+
+                    break;
+                case 2:
+                    reader.Expect(field, wire, ProtoReader.Varint);
+                    counts.Add(reader.ReadVarint());
+                    break;
+                default:
+                    reader.Skip(wire);
+                    break;
+            }
+
+            if (counts.Count > MaxBuckets)
+            {
+                throw new ProtoException($"an exponential histogram holds more than {MaxBuckets} buckets");
+            }
+        }
+
+        return offset;
+    }
+
+    private const int MaxBuckets = 4096;
+
+    private static void ReadFixed64s(ref ProtoReader reader, int field, int wire, List<ulong> values)
+    {
+        if (wire == ProtoReader.LengthDelimited)
+        {
+            var packed = reader.ReadBytes();
+            if (packed.Length % 8 != 0)
+            {
+                throw new ProtoException($"packed field {field} has {packed.Length} bytes, not a multiple of 8");
+            }
+
+            var inner = new ProtoReader(packed);
+            while (!inner.End)
+            {
+                values.Add(inner.ReadFixed64());
+            }
+        }
+        else
+        {
+            reader.Expect(field, wire, ProtoReader.Fixed64);
+            values.Add(reader.ReadFixed64());
+        }
+
+        if (values.Count > MaxBuckets)
+        {
+            throw new ProtoException($"field {field} holds more than {MaxBuckets} values");
+        }
+    }
+
+    private static OtlpSpan Span(ReadOnlySpan<byte> data)
+    {
+        var span = new OtlpSpan();
+        var attributes = new List<KeyValuePair<string, AttributeValue>>();
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            switch (field)
+            {
+                case 5:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    span.Name = reader.ReadString();
+                    break;
+                case 7:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    span.StartTimeUnixNano = reader.ReadFixed64();
+                    break;
+                case 8:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    span.EndTimeUnixNano = reader.ReadFixed64();
+                    break;
+                case 9:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    attributes.Add(KeyValue(reader.ReadBytes()));
+                    break;
+                case 15:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    Status(reader.ReadBytes(), span);
+                    break;
+                default:
+                    reader.Skip(wire);
+                    break;
+            }
+        }
+
+        span.Attributes = new Attributes(attributes);
+        return span;
+    }
+
+    private static void Status(ReadOnlySpan<byte> data, OtlpSpan span)
+    {
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            switch (field)
+            {
+                case 2:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    span.StatusMessage = reader.ReadString();
+                    break;
+                case 3:
+                    reader.Expect(field, wire, ProtoReader.Varint);
+                    span.StatusCode = (int)reader.ReadVarint();
+                    break;
+                default:
+                    reader.Skip(wire);
+                    break;
+            }
+        }
+    }
+
+    private static KeyValuePair<string, AttributeValue> KeyValue(ReadOnlySpan<byte> data)
+    {
+        var key = "";
+        var value = AttributeValue.Of("");
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            switch (field)
+            {
+                case 1:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    key = reader.ReadString();
+                    break;
+                case 2:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    value = AnyValue(reader.ReadBytes(), 0);
+                    break;
+                default:
+                    reader.Skip(wire);
+                    break;
+            }
+        }
+
+        return new(key, value);
+    }
+
+    /// <summary>A scalar keeps its type; arrays and key-value lists become their JSON text, as the Prometheus OTLP translation does.</summary>
+    private static AttributeValue AnyValue(ReadOnlySpan<byte> data, int depth)
+    {
+        if (depth > MaxAnyValueDepth)
+        {
+            throw new ProtoException($"attribute value nested deeper than {MaxAnyValueDepth} levels");
+        }
+
+        var value = AttributeValue.Of("");
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            switch (field)
+            {
+                case 1:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    value = AttributeValue.Of(reader.ReadString());
+                    break;
+                case 2:
+                    reader.Expect(field, wire, ProtoReader.Varint);
+                    value = AttributeValue.Of(reader.ReadVarint() != 0);
+                    break;
+                case 3:
+                    reader.Expect(field, wire, ProtoReader.Varint);
+                    var integer = (long)reader.ReadVarint();
+                    value = new AttributeValue(integer.ToString(CultureInfo.InvariantCulture), integer);
+                    break;
+                case 4:
+                    reader.Expect(field, wire, ProtoReader.Fixed64);
+                    value = AttributeValue.Of(reader.ReadDouble());
+                    break;
+                case 5 or 6:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    value = AttributeValue.Of(Composite(reader.ReadBytes(), field == 6, depth + 1));
+                    break;
+                case 7:
+                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    value = AttributeValue.Of(Convert.ToBase64String(reader.ReadBytes()));
+                    break;
+                default:
+                    reader.Skip(wire);
+                    break;
+            }
+        }
+
+        return value;
+    }
+
+    private static string Composite(ReadOnlySpan<byte> data, bool keyValues, int depth)
+    {
+        var text = new StringBuilder(keyValues ? "{" : "[");
+        var first = true;
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            if (field != 1)
+            {
+                reader.Skip(wire);
+                continue;
+            }
+
+            reader.Expect(field, wire, ProtoReader.LengthDelimited);
+            text.Append(first ? "" : ",");
+            first = false;
+            if (keyValues)
+            {
+                var pair = KeyValueAt(reader.ReadBytes(), depth);
+                text.Append(Quote(pair.Key)).Append(':').Append(pair.Json);
+            }
+            else
+            {
+                text.Append(AnyValueJson(reader.ReadBytes(), depth));
+            }
+        }
+
+        return text.Append(keyValues ? '}' : ']').ToString();
+    }
+
+    private static (string Key, string Json) KeyValueAt(ReadOnlySpan<byte> data, int depth)
+    {
+        var key = "";
+        var json = "null";
+        var reader = new ProtoReader(data);
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            if (field == 1 && wire == ProtoReader.LengthDelimited)
+            {
+                key = reader.ReadString();
+            }
+            else if (field == 2 && wire == ProtoReader.LengthDelimited)
+            {
+                json = AnyValueJson(reader.ReadBytes(), depth);
+            }
+            else
+            {
+                reader.Skip(wire);
+            }
+        }
+
+        return (key, json);
+    }
+
+    /// <summary>An AnyValue inside an array or list, as JSON: strings quoted, everything else as its text.</summary>
+    private static string AnyValueJson(ReadOnlySpan<byte> data, int depth)
+    {
+        var reader = new ProtoReader(data);
+        var isString = false;
+        while (!reader.End)
+        {
+            var (field, wire) = reader.ReadTag();
+            isString = field is 1 or 7;
+            reader.Skip(wire);
+        }
+
+        var value = AnyValue(data, depth);
+        return isString ? Quote(value.Text) : value.Text.Length == 0 ? "null" : value.Text;
+    }
+
+    private static string Quote(string text) => System.Text.Json.JsonSerializer.Serialize(text, SidecarJsonContext.Default.String);
+
+    private static int ZigZag(ulong raw) => (int)((uint)raw >> 1) ^ -(int)((uint)raw & 1);
+}

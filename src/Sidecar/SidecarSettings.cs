@@ -1,0 +1,215 @@
+using System.Globalization;
+using AgentMetrics.Api.Validation;
+using AgentMetrics.Sidecar.Delivery;
+using AgentMetrics.Sidecar.Metrics;
+using AgentMetrics.Sidecar.Otlp;
+
+namespace AgentMetrics.Sidecar;
+
+/// <summary>
+/// The sidecar's configuration, from the command line (<c>--key=value</c>) or the environment
+/// (<c>AGENTMETRICS_KEY</c>); the operator's injection sets the identity from the downward API.
+/// </summary>
+public sealed record SidecarSettings
+{
+    /// <summary>Every setting: its flag, the configuration key, and what it is for (the --help text).</summary>
+    public static readonly IReadOnlyList<(string Flag, string Key, string Help)> All =
+    [
+        ("--ingest-listen", "IngestListen", "address of the events and OTLP API; loopback only (default http://127.0.0.1:4318)"),
+        ("--metrics-listen", "MetricsListen", "address of /metrics, /healthz and /readyz (default http://0.0.0.0:9464)"),
+        ("--mode", "Mode", "scrape (Prometheus scrapes /metrics) or push (remote write) (default scrape)"),
+        ("--remote-write-url", "RemoteWriteUrl", "remote-write endpoint; required in push mode"),
+        ("--push-interval", "PushInterval", "how often changed series are pushed, at most 250ms (default 100ms)"),
+        ("--resend-interval", "ResendInterval", "how often every series is pushed even when unchanged (default 60s)"),
+        ("--remote-write-headers", "RemoteWriteHeaders", "extra headers as Name=value[,Name=value] (X-Scope-OrgID=team-a)"),
+        ("--remote-write-bearer-token-file", "RemoteWriteBearerTokenFile", "file holding a bearer token for the remote-write endpoint"),
+        ("--namespace", "Namespace", "the pod's namespace (identity label namespace)"),
+        ("--pod", "Pod", "the pod's name (identity label pod)"),
+        ("--agent", "Agent", "the agent's name (identity label agent)"),
+        ("--agent-version", "AgentVersion", "the agent's version (identity label agent_version)"),
+        ("--max-metrics", "MaxMetrics", "most metrics per agent (default 1000)"),
+        ("--series-limit", "SeriesLimit", "series limit of a metric whose definition sets none (default 1000)"),
+        ("--max-series", "MaxSeries", "most series in all (default 50000)"),
+        ("--max-label-value-length", "MaxLabelValueLength", "label values are cut to this many characters (default 256)"),
+        ("--max-body-bytes", "MaxBodyBytes", "largest request body the API takes (default 4194304)"),
+        ("--operator-url", "OperatorUrl", "the operator's HTTPS base address for the definitions stream; empty: built-in metrics only"),
+        ("--operator-ca-file", "OperatorCaFile", "CA bundle that signs the operator's serving certificate"),
+        ("--token-file", "TokenFile", "the pod's service-account token (default /var/run/secrets/kubernetes.io/serviceaccount/token)"),
+        ("--promote-resource-attributes", "PromoteResourceAttributes", "OTLP resource attributes that become labels, comma-separated"),
+    ];
+
+    public string IngestListen { get; init; } = "http://127.0.0.1:4318";
+
+    public string MetricsListen { get; init; } = "http://0.0.0.0:9464";
+
+    public string Mode { get; init; } = "scrape";
+
+    public string? RemoteWriteUrl { get; init; }
+
+    public TimeSpan PushInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    public TimeSpan ResendInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    public IReadOnlyDictionary<string, string> RemoteWriteHeaders { get; init; } = new Dictionary<string, string>();
+
+    public string? RemoteWriteBearerTokenFile { get; init; }
+
+    public string Namespace { get; init; } = "";
+
+    public string Pod { get; init; } = "";
+
+    public string Agent { get; init; } = "";
+
+    public string AgentVersion { get; init; } = "";
+
+    public MetricLimits Limits { get; init; } = new();
+
+    public int MaxBodyBytes { get; init; } = 4 * 1024 * 1024;
+
+    public string? OperatorUrl { get; init; }
+
+    public string? OperatorCaFile { get; init; }
+
+    public string TokenFile { get; init; } = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+    public IReadOnlyList<string> PromoteResourceAttributes { get; init; } = OtlpRecorder.DefaultPromotedResourceAttributes;
+
+    /// <summary>Whether push mode is on.</summary>
+    public bool Push => Mode == "push";
+
+    /// <summary>The identity labels every series carries.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Identity =>
+        [new("namespace", Namespace), new("pod", Pod), new("agent", Agent), new("agent_version", AgentVersion)];
+
+    /// <summary>Push options; only in push mode.</summary>
+    public PushOptions ToPushOptions() => new()
+    {
+        Url = new Uri(RemoteWriteUrl!),
+        Interval = PushInterval,
+        ResendInterval = ResendInterval,
+        Headers = RemoteWriteHeaders,
+        BearerTokenFile = RemoteWriteBearerTokenFile,
+    };
+
+    /// <summary>Reads and checks the settings; an <see cref="ArgumentException"/> names the first bad one.</summary>
+    public static SidecarSettings Read(string[] args)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddEnvironmentVariables("AGENTMETRICS_")
+            .AddCommandLine(args, All.ToDictionary(s => s.Flag, s => s.Key))
+            .Build();
+        var defaults = new SidecarSettings();
+        string? Get(string key) => configuration[key] is { Length: > 0 } value ? value : null;
+
+        var settings = new SidecarSettings
+        {
+            IngestListen = Get("IngestListen") ?? defaults.IngestListen,
+            MetricsListen = Get("MetricsListen") ?? defaults.MetricsListen,
+            Mode = Get("Mode") ?? defaults.Mode,
+            RemoteWriteUrl = Get("RemoteWriteUrl"),
+            PushInterval = Duration("--push-interval", Get("PushInterval")) ?? defaults.PushInterval,
+            ResendInterval = Duration("--resend-interval", Get("ResendInterval")) ?? defaults.ResendInterval,
+            RemoteWriteHeaders = Pairs("--remote-write-headers", Get("RemoteWriteHeaders")),
+            RemoteWriteBearerTokenFile = Get("RemoteWriteBearerTokenFile"),
+            Namespace = Get("Namespace") ?? "",
+            Pod = Get("Pod") ?? "",
+            Agent = Get("Agent") ?? "",
+            AgentVersion = Get("AgentVersion") ?? "",
+            Limits = new MetricLimits
+            {
+                MaxMetrics = Count("--max-metrics", Get("MaxMetrics")) ?? defaults.Limits.MaxMetrics,
+                DefaultSeriesLimit = Count("--series-limit", Get("SeriesLimit")) ?? defaults.Limits.DefaultSeriesLimit,
+                MaxSeries = Count("--max-series", Get("MaxSeries")) ?? defaults.Limits.MaxSeries,
+                MaxLabelValueLength = Count("--max-label-value-length", Get("MaxLabelValueLength")) ?? defaults.Limits.MaxLabelValueLength,
+            },
+            MaxBodyBytes = Count("--max-body-bytes", Get("MaxBodyBytes")) ?? defaults.MaxBodyBytes,
+            OperatorUrl = Get("OperatorUrl"),
+            OperatorCaFile = Get("OperatorCaFile"),
+            TokenFile = Get("TokenFile") ?? defaults.TokenFile,
+            PromoteResourceAttributes = Get("PromoteResourceAttributes") is { } promoted
+                ? promoted.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : defaults.PromoteResourceAttributes,
+        };
+        settings.Check();
+        return settings;
+    }
+
+    private void Check()
+    {
+        if (Mode is not ("scrape" or "push"))
+        {
+            throw new ArgumentException($"--mode must be scrape or push, got \"{Mode}\"");
+        }
+
+        if (Push && !Uri.TryCreate(RemoteWriteUrl, UriKind.Absolute, out _))
+        {
+            throw new ArgumentException("--remote-write-url must be an absolute http(s) address in push mode");
+        }
+
+        if (PushInterval <= TimeSpan.Zero || PushInterval > TimeSpan.FromMilliseconds(250))
+        {
+            throw new ArgumentException($"--push-interval must be more than 0 and at most 250ms, got {PrometheusDuration.Format(PushInterval)}");
+        }
+
+        if (!Uri.TryCreate(IngestListen, UriKind.Absolute, out var ingest) || !System.Net.IPAddress.TryParse(ingest.Host, out var address) || !System.Net.IPAddress.IsLoopback(address))
+        {
+            throw new ArgumentException($"--ingest-listen must be an http address on a loopback IP (127.0.0.1 or [::1]), got \"{IngestListen}\"");
+        }
+
+        if (!Uri.TryCreate(MetricsListen, UriKind.Absolute, out var metrics) || !System.Net.IPAddress.TryParse(metrics.Host, out _))
+        {
+            throw new ArgumentException($"--metrics-listen must be an http address on an IP, got \"{MetricsListen}\"");
+        }
+
+        if (ingest.Port == metrics.Port)
+        {
+            throw new ArgumentException($"--ingest-listen and --metrics-listen must use different ports, both use {ingest.Port}");
+        }
+
+        if (OperatorUrl is not null && (!Uri.TryCreate(OperatorUrl, UriKind.Absolute, out var op) || op.Scheme != "https"))
+        {
+            throw new ArgumentException($"--operator-url must be an https address, got \"{OperatorUrl}\"");
+        }
+    }
+
+    private static TimeSpan? Duration(string flag, string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        return PrometheusDuration.TryParse(text, out var duration)
+            ? duration
+            : throw new ArgumentException($"{flag} must be a duration such as 100ms or 1m, got \"{text}\"");
+    }
+
+    private static int? Count(string flag, string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count > 0
+            ? count
+            : throw new ArgumentException($"{flag} must be a whole number above 0, got \"{text}\"");
+    }
+
+    private static Dictionary<string, string> Pairs(string flag, string? text)
+    {
+        var pairs = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var pair in (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = pair.Split('=', 2);
+            if (parts.Length != 2 || parts[0].Length == 0)
+            {
+                throw new ArgumentException($"{flag} takes Name=value pairs, got \"{pair}\"");
+            }
+
+            pairs[parts[0]] = parts[1];
+        }
+
+        return pairs;
+    }
+}
