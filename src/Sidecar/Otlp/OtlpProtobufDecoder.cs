@@ -205,8 +205,8 @@ public static class OtlpProtobufDecoder
                     break;
                 case 11:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    metric.Kind = OtlpDataKind.Summary;
-                    reader.ReadBytes();
+                    // Summaries are not converted, but their points are read so the refusal can count them.
+                    Data(reader.ReadBytes(), metric, OtlpDataKind.Summary);
                     break;
                 default:
                     reader.Skip(wire);
