@@ -3,9 +3,9 @@ using AgentMetrics.Sidecar;
 if (args is ["--help"] or ["-h"])
 {
     Console.WriteLine("agent-metrics-sidecar: takes agent events and OTLP on localhost and delivers agent metrics to Prometheus.\n");
-    foreach (var (flag, key, help) in SidecarSettings.All)
+    foreach (var (flag, _, help) in SidecarSettings.All)
     {
-        Console.WriteLine($"  {flag,-34} {help} [AGENTMETRICS_{key.ToUpperInvariant()}]");
+        Console.WriteLine($"  {flag,-34} {help} [{SidecarSettings.EnvironmentVariable(flag)}]");
     }
 
     return 0;

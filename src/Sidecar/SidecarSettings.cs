@@ -8,7 +8,7 @@ namespace AgentMetrics.Sidecar;
 
 /// <summary>
 /// The sidecar's configuration, from the command line (<c>--key=value</c>) or the environment
-/// (<c>AGENTMETRICS_KEY</c>); the operator's injection sets the identity from the downward API.
+/// (<c>AGENTMETRICS_AGENT_VERSION</c> for <c>--agent-version</c>); the operator's injection sets the identity from the downward API.
 /// </summary>
 public sealed record SidecarSettings
 {
@@ -91,11 +91,23 @@ public sealed record SidecarSettings
         BearerTokenFile = RemoteWriteBearerTokenFile,
     };
 
+    /// <summary>The environment variable of a setting: <c>--agent-version</c> is read from <c>AGENTMETRICS_AGENT_VERSION</c>.</summary>
+    public static string EnvironmentVariable(string flag) => "AGENTMETRICS_" + flag[2..].Replace('-', '_').ToUpperInvariant();
+
     /// <summary>Reads and checks the settings; an <see cref="ArgumentException"/> names the first bad one.</summary>
     public static SidecarSettings Read(string[] args)
     {
+        var environment = new Dictionary<string, string?>();
+        foreach (var (flag, key, _) in All)
+        {
+            if (Environment.GetEnvironmentVariable(EnvironmentVariable(flag)) is { } value)
+            {
+                environment[key] = value;
+            }
+        }
+
         var configuration = new ConfigurationBuilder()
-            .AddEnvironmentVariables("AGENTMETRICS_")
+            .AddInMemoryCollection(environment)
             .AddCommandLine(args, All.ToDictionary(s => s.Flag, s => s.Key))
             .Build();
         var defaults = new SidecarSettings();
