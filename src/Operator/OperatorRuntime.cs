@@ -39,7 +39,7 @@ public sealed class OperatorRuntime : IDisposable
         DefinitionController = new Controller<AgentMetricDefinition>(
                 "agentmetricdefinition", Definitions, definitionReconciler.ReconcileAsync, logger: logs.CreateLogger("controller.agentmetricdefinition"))
             .Owns(children)
-            .Watches(Pods, change => AgentSetChanged(change)
+            .Watches(Pods, change => Agents.SetChanged(change)
                 ? DefinitionsSelecting(change.Object.Metadata.Namespace, change.Old?.Metadata.Labels, change.Object.Metadata.Labels)
                 : [])
             .Watches(Definitions, DefinitionsAffectedBy);
@@ -110,15 +110,6 @@ public sealed class OperatorRuntime : IDisposable
             .Where(d => names.Contains(d.Spec.Metric.Name) && d.Metadata.Name != change.Object.Metadata.Name)
             .Select(d => d.Key());
     }
-
-    /// <summary>A pod matters to definitions when it comes, goes, or changes labels; its status churn does not.</summary>
-    private static bool AgentSetChanged(InformerEvent<KubernetesObject> change) =>
-        change.Type != WatchEventType.Modified
-        || change.Old?.Metadata.DeletionTimestamp != change.Object.Metadata.DeletionTimestamp
-        || !SameLabels(change.Old?.Metadata.Labels, change.Object.Metadata.Labels);
-
-    private static bool SameLabels(Dictionary<string, string>? a, Dictionary<string, string>? b) =>
-        (a?.Count ?? 0) == (b?.Count ?? 0) && (a ?? []).All(l => b!.TryGetValue(l.Key, out var v) && v == l.Value);
 
     private IEnumerable<ObjectKey> DefinitionsSelecting(
         string? @namespace, IReadOnlyDictionary<string, string>? before, IReadOnlyDictionary<string, string>? after) =>
