@@ -3,14 +3,15 @@ using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Models;
 using AgentMetrics.Kubernetes.Runtime;
 using AgentMetrics.Operator.Reconcilers;
+using AgentMetrics.Operator.Streaming;
 using AgentMetrics.Rendering;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgentMetrics.Operator;
 
 /// <summary>
-/// The operator's informers and controllers. Informers run on every replica so a new leader starts
-/// warm; controllers run only while leading.
+/// The operator's informers, controllers and definitions feed. Informers run on every replica so a
+/// new leader starts warm and every replica can serve the feed; controllers run only while leading.
 /// </summary>
 public sealed class OperatorRuntime : IDisposable
 {
@@ -30,6 +31,8 @@ public sealed class OperatorRuntime : IDisposable
             KubernetesJsonContext.Default.KubernetesObject,
             new InformerOptions { LabelSelector = $"{Names.ManagedByLabel}={Names.ManagedBy}" },
             logs.CreateLogger("informer.children")));
+
+        Feed = new DefinitionFeed(Definitions, Pods);
 
         var writer = new OutputWriter(client, output);
         var status = new StatusWriter(client, new EventRecorder(client, "agent-metrics-operator", logs.CreateLogger("events")));
@@ -56,6 +59,9 @@ public sealed class OperatorRuntime : IDisposable
     public Informer<AlertThreshold> Thresholds { get; }
 
     public Informer<KubernetesObject> Pods { get; }
+
+    /// <summary>What each agent pod's sidecar is sent on the definitions stream, served by every replica.</summary>
+    public DefinitionFeed Feed { get; }
 
     public Controller<AgentMetricDefinition> DefinitionController { get; }
 
