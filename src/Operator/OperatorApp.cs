@@ -2,13 +2,14 @@ using System.Security.Cryptography.X509Certificates;
 using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Config;
 using AgentMetrics.Kubernetes.Runtime;
+using AgentMetrics.Operator.Streaming;
 using AgentMetrics.Operator.Webhooks;
 
 namespace AgentMetrics.Operator;
 
 /// <summary>
-/// The operator process: informers on every replica, controllers only on the leader, and the webhooks
-/// and health endpoints over HTTPS on every replica.
+/// The operator process: informers on every replica, controllers only on the leader, and the webhooks,
+/// the sidecars' definitions stream and the health endpoints over HTTPS on every replica.
 /// </summary>
 public static class OperatorApp
 {
@@ -32,7 +33,7 @@ public static class OperatorApp
         builder.Services.AddSingleton(services => new LeaderElector(
             client, settings.Namespace, "agent-metrics-operator", settings.Identity, logger: services.GetRequiredService<ILogger<LeaderElector>>()));
         builder.Services.AddHostedService<OperatorService>();
-        builder.Services.AddSingleton(new MeterTextExporter([RuntimeMetrics.MeterName], "agentmetrics_"));
+        builder.Services.AddSingleton(new MeterTextExporter([RuntimeMetrics.MeterName, StreamMetrics.MeterName], "agentmetrics_"));
 
         var app = builder.Build();
         var runtime = app.Services.GetRequiredService<OperatorRuntime>();
@@ -43,6 +44,9 @@ public static class OperatorApp
         var exporter = app.Services.GetRequiredService<MeterTextExporter>();
         app.MapGet("/metrics", () => Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapValidationWebhooks(runtime);
+        app.MapDefinitionStream(
+            runtime.Feed, new TokenReviewer(client), settings.StreamHeartbeat,
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("definitions-stream"), app.Lifetime.ApplicationStopping);
         return app;
     }
 

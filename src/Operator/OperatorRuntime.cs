@@ -3,14 +3,15 @@ using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Models;
 using AgentMetrics.Kubernetes.Runtime;
 using AgentMetrics.Operator.Reconcilers;
+using AgentMetrics.Operator.Streaming;
 using AgentMetrics.Rendering;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgentMetrics.Operator;
 
 /// <summary>
-/// The operator's informers and controllers. Informers run on every replica so a new leader starts
-/// warm; controllers run only while leading.
+/// The operator's informers, controllers and definitions feed. Informers run on every replica so a
+/// new leader starts warm and every replica can serve the feed; controllers run only while leading.
 /// </summary>
 public sealed class OperatorRuntime : IDisposable
 {
@@ -31,6 +32,8 @@ public sealed class OperatorRuntime : IDisposable
             new InformerOptions { LabelSelector = $"{Names.ManagedByLabel}={Names.ManagedBy}" },
             logs.CreateLogger("informer.children")));
 
+        Feed = new DefinitionFeed(Definitions, Pods);
+
         var writer = new OutputWriter(client, output);
         var status = new StatusWriter(client, new EventRecorder(client, "agent-metrics-operator", logs.CreateLogger("events")));
         var definitionReconciler = new DefinitionReconciler(Definitions, Pods, writer, status, time);
@@ -39,7 +42,7 @@ public sealed class OperatorRuntime : IDisposable
         DefinitionController = new Controller<AgentMetricDefinition>(
                 "agentmetricdefinition", Definitions, definitionReconciler.ReconcileAsync, logger: logs.CreateLogger("controller.agentmetricdefinition"))
             .Owns(children)
-            .Watches(Pods, change => AgentSetChanged(change)
+            .Watches(Pods, change => Agents.SetChanged(change)
                 ? DefinitionsSelecting(change.Object.Metadata.Namespace, change.Old?.Metadata.Labels, change.Object.Metadata.Labels)
                 : [])
             .Watches(Definitions, DefinitionsAffectedBy);
@@ -56,6 +59,9 @@ public sealed class OperatorRuntime : IDisposable
     public Informer<AlertThreshold> Thresholds { get; }
 
     public Informer<KubernetesObject> Pods { get; }
+
+    /// <summary>What each agent pod's sidecar is sent on the definitions stream, served by every replica.</summary>
+    public DefinitionFeed Feed { get; }
 
     public Controller<AgentMetricDefinition> DefinitionController { get; }
 
@@ -110,15 +116,6 @@ public sealed class OperatorRuntime : IDisposable
             .Where(d => names.Contains(d.Spec.Metric.Name) && d.Metadata.Name != change.Object.Metadata.Name)
             .Select(d => d.Key());
     }
-
-    /// <summary>A pod matters to definitions when it comes, goes, or changes labels; its status churn does not.</summary>
-    private static bool AgentSetChanged(InformerEvent<KubernetesObject> change) =>
-        change.Type != WatchEventType.Modified
-        || change.Old?.Metadata.DeletionTimestamp != change.Object.Metadata.DeletionTimestamp
-        || !SameLabels(change.Old?.Metadata.Labels, change.Object.Metadata.Labels);
-
-    private static bool SameLabels(Dictionary<string, string>? a, Dictionary<string, string>? b) =>
-        (a?.Count ?? 0) == (b?.Count ?? 0) && (a ?? []).All(l => b!.TryGetValue(l.Key, out var v) && v == l.Value);
 
     private IEnumerable<ObjectKey> DefinitionsSelecting(
         string? @namespace, IReadOnlyDictionary<string, string>? before, IReadOnlyDictionary<string, string>? after) =>

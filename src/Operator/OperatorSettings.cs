@@ -20,12 +20,15 @@ public sealed record OperatorSettings
     /// <summary>Labels for the Prometheus's rule and pod-monitor selectors, as key=value[,key=value].</summary>
     public string SelectorLabels { get; init; } = "release=kube-prometheus-stack";
 
-    /// <summary>HTTPS address of the webhooks, health endpoints and /metrics.</summary>
+    /// <summary>HTTPS address of the webhooks, the definitions stream, health endpoints and /metrics.</summary>
     public string Listen { get; init; } = "https://0.0.0.0:9443";
 
     public string WebhookCertFile { get; init; } = "/etc/agent-metrics/webhook/tls.crt";
 
     public string WebhookKeyFile { get; init; } = "/etc/agent-metrics/webhook/tls.key";
+
+    /// <summary>How long a definitions stream may be quiet before a heartbeat; shorter only in tests.</summary>
+    internal TimeSpan StreamHeartbeat { get; init; } = Api.Streaming.DefinitionStream.HeartbeatInterval;
 
     /// <summary>The rendering options these settings describe.</summary>
     public OutputOptions ToOutputOptions() => new()

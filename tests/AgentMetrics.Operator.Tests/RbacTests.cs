@@ -5,7 +5,10 @@ using Xunit;
 
 namespace AgentMetrics.Operator.Tests;
 
-/// <summary>The operator does its whole job with a token bound to exactly the roles in config/rbac/, not as an admin.</summary>
+/// <summary>
+/// The operator does its whole job with a token bound to exactly the roles in config/rbac/, not as an
+/// admin: reconciling the samples, and reviewing the tokens sidecars present to the definitions stream.
+/// </summary>
 [Collection(OperatorCollection.Name)]
 public sealed class RbacTests
 {
@@ -49,6 +52,9 @@ public sealed class RbacTests
                 Patience, "every sample to become Ready under the operator's own role");
             var events = await plane.Kubectl.RunAsync("get", "events", "-n", ns.Name, "--field-selector", "reason=RulesWritten", "-o", "name");
             Assert.NotEmpty(events.Trim());
+            var review = await new Streaming.TokenReviewer(client).ReviewAsync(token, CancellationToken.None);
+            Assert.True(review.Authenticated, review.Error);
+            Assert.Equal("system:serviceaccount:agent-metrics-system:agent-metrics-operator", review.User?.Username);
             var denied = await plane.Kubectl.TryRunAsync(null, "--token", token, "--user", "", "get", "secrets", "-n", ns.Name);
             Assert.Contains("forbidden", denied.Stderr, StringComparison.Ordinal);
         }

@@ -5,7 +5,6 @@ using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Config;
 using AgentMetrics.Operator.Webhooks;
 using AgentMetrics.Testing;
-using Microsoft.AspNetCore.Builder;
 using Xunit;
 
 namespace AgentMetrics.Operator.Tests;
@@ -30,7 +29,7 @@ public sealed partial class WebhookTests
         await plane.InstallPrometheusOperatorCrdsAsync();
         await using var guarded = await plane.CreateNamespaceAsync("webhook");
         await using var open = await plane.CreateNamespaceAsync("nowebhook");
-        await using var app = await StartOperatorAsync(plane, guarded.Name);
+        await using var app = await OperatorHarness.ServeAsync(plane, guarded.Name);
         await RegisterWebhookAsync(plane, guarded.Name, app.Url);
         try
         {
@@ -64,7 +63,7 @@ public sealed partial class WebhookTests
         var plane = await ControlPlane.SharedAsync();
         await plane.InstallPrometheusOperatorCrdsAsync();
         await using var guarded = await plane.CreateNamespaceAsync("admitted");
-        await using var app = await StartOperatorAsync(plane, guarded.Name);
+        await using var app = await OperatorHarness.ServeAsync(plane, guarded.Name);
         await RegisterWebhookAsync(plane, guarded.Name, app.Url);
         try
         {
@@ -73,7 +72,7 @@ public sealed partial class WebhookTests
             var stored = await plane.Kubectl.RunAsync("get", "agentmetrics", "-n", guarded.Name, "-o", "name");
             Assert.Equal(Directory.GetFiles(RepoPaths.Combine("config", "samples")).Length, stored.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
 
-            using var http = new HttpClient(plane.Pki.CreateTrustingHandler());
+            using var http = app.CreateHttpClient();
             string metrics = "";
             await Eventually.UntilAsync(
                 async () => (metrics = await http.GetStringAsync(new Uri(app.Url, "/metrics"))).Contains("agentmetrics_controller_reconcile_total{", StringComparison.Ordinal),
@@ -98,7 +97,7 @@ public sealed partial class WebhookTests
         await plane.InstallPrometheusOperatorCrdsAsync();
         await using var guarded = await plane.CreateNamespaceAsync("cap");
         await using var open = await plane.CreateNamespaceAsync("capopen");
-        await using var app = await StartOperatorAsync(plane, guarded.Name);
+        await using var app = await OperatorHarness.ServeAsync(plane, guarded.Name);
         await RegisterWebhookAsync(plane, guarded.Name, app.Url);
         using var client = new KubernetesClient(Kubeconfig.Load(plane.KubeconfigPath));
         var room = Api.Validation.ValidationContext.MaxMetricsPerAgent - Api.Catalog.BuiltInMetrics.All.Count;
@@ -153,29 +152,6 @@ public sealed partial class WebhookTests
         var path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "invalid", fixture);
         var text = File.ReadAllText(path);
         return (Header().Match(text).Groups["object"].Value, Expect().Match(text).Groups["text"].Value.Trim(), path);
-    }
-
-    private static async Task<RunningOperator> StartOperatorAsync(ControlPlane plane, string @namespace)
-    {
-        var directory = ProcessRegistry.Current.CreateDirectory("operator");
-        using var certificate = plane.Pki.IssueServingCertificate("agent-metrics-operator", ["127.0.0.1"]);
-        TestPki.WritePem(certificate, Path.Combine(directory, "tls.crt"), Path.Combine(directory, "tls.key"));
-        var port = LoopbackPorts.Next();
-        var settings = new OperatorSettings
-        {
-            Namespace = @namespace,
-            Identity = "test",
-            Listen = $"https://127.0.0.1:{port}",
-            WebhookCertFile = Path.Combine(directory, "tls.crt"),
-            WebhookKeyFile = Path.Combine(directory, "tls.key"),
-        };
-        var app = OperatorApp.Build(settings, new KubernetesClient(Kubeconfig.Load(plane.KubeconfigPath)));
-        await app.StartAsync();
-        var running = new RunningOperator(app, new Uri($"https://127.0.0.1:{port}"));
-        using var http = new HttpClient(plane.Pki.CreateTrustingHandler());
-        await Eventually.UntilAsync(
-            async () => (await http.GetAsync(new Uri(running.Url, "/readyz"))).IsSuccessStatusCode, Patience, "the operator to be ready");
-        return running;
     }
 
     private static async Task RegisterWebhookAsync(ControlPlane plane, string @namespace, Uri url)
@@ -234,23 +210,4 @@ public sealed partial class WebhookTests
 
     [GeneratedRegex("^# expect: (?<text>.+)$", RegexOptions.Multiline)]
     private static partial Regex Expect();
-
-    private sealed class RunningOperator(WebApplication app, Uri url) : IAsyncDisposable
-    {
-        private bool _disposed;
-
-        public Uri Url { get; } = url;
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
-    }
 }

@@ -10,6 +10,7 @@ namespace AgentMetrics.Kubernetes.Models;
 [JsonSerializable(typeof(KubernetesObject))]
 [JsonSerializable(typeof(Lease))]
 [JsonSerializable(typeof(Event))]
+[JsonSerializable(typeof(TokenReview))]
 [JsonSerializable(typeof(Status))]
 [JsonSerializable(typeof(ListMeta))]
 [JsonSerializable(typeof(ObjectMeta))]

@@ -8,6 +8,7 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
     public static readonly ResourceType Events = new("", "v1", "events", "Event");
     public static readonly ResourceType Namespaces = new("", "v1", "namespaces", "Namespace", Namespaced: false);
     public static readonly ResourceType Leases = new("coordination.k8s.io", "v1", "leases", "Lease");
+    public static readonly ResourceType TokenReviews = new("authentication.k8s.io", "v1", "tokenreviews", "TokenReview", Namespaced: false);
 
     /// <summary>"v1" for the core group, otherwise "group/version".</summary>
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";

@@ -1,3 +1,6 @@
+using AgentMetrics.Api.V1Alpha1;
+using AgentMetrics.Api.Validation;
+using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Models;
 using AgentMetrics.Kubernetes.Runtime;
 
@@ -11,4 +14,21 @@ public static class Agents
         [.. pods.Cache.ListInNamespace(@namespace)
             .Where(p => p.Metadata.DeletionTimestamp is null)
             .Select(p => (p.Metadata.Name!, (IReadOnlyDictionary<string, string>)(p.Metadata.Labels ?? [])))];
+
+    /// <summary>
+    /// What a definition of <paramref name="namespace"/> is validated against: every definition there and
+    /// its agent pods. The reconciler, the webhook and the definitions stream all judge by this one view.
+    /// </summary>
+    public static ValidationContext Context(Informer<AgentMetricDefinition> definitions, Informer<KubernetesObject> pods, string @namespace) =>
+        new() { Definitions = definitions.Cache.ListInNamespace(@namespace), Pods = In(pods, @namespace) };
+
+    /// <summary>A pod matters to definitions when it comes, goes, is replaced or changes labels; its status churn does not.</summary>
+    public static bool SetChanged(InformerEvent<KubernetesObject> change) =>
+        change.Type != WatchEventType.Modified
+        || change.Old?.Metadata.DeletionTimestamp != change.Object.Metadata.DeletionTimestamp
+        || change.Old?.Metadata.Uid != change.Object.Metadata.Uid
+        || !SameLabels(change.Old?.Metadata.Labels, change.Object.Metadata.Labels);
+
+    private static bool SameLabels(Dictionary<string, string>? a, Dictionary<string, string>? b) =>
+        (a?.Count ?? 0) == (b?.Count ?? 0) && (a ?? []).All(l => b!.TryGetValue(l.Key, out var v) && v == l.Value);
 }

@@ -21,8 +21,7 @@ public sealed class DefinitionReconciler(
         }
 
         var @namespace = key.Namespace!;
-        var agents = Agents.In(pods, @namespace);
-        var context = new ValidationContext { Definitions = definitions.Cache.ListInNamespace(@namespace), Pods = agents };
+        var context = Agents.Context(definitions, pods, @namespace);
         var errors = DefinitionValidator.Validate(definition, context);
         if (errors.Count > 0)
         {
@@ -30,7 +29,7 @@ public sealed class DefinitionReconciler(
             return ReconcileResult.Done;
         }
 
-        var matched = agents.Count(p => definition.Spec.Selector.Matches(p.Labels));
+        var matched = context.Pods.Count(p => definition.Spec.Selector.Matches(p.Labels));
         RuleGroup group;
         try
         {
