@@ -145,7 +145,7 @@ public sealed class DefinitionStreamTests(ITestOutputHelper output)
         Assert.Contains("agentmetrics_definition_stream_requests_total{code=\"403\"} 3", metrics, StringComparison.Ordinal);
     }
 
-    private static async Task<string> TokenAsync(ControlPlane plane, string @namespace, string account, string? boundToPod)
+    internal static async Task<string> TokenAsync(ControlPlane plane, string @namespace, string account, string? boundToPod)
     {
         if (boundToPod is null)
         {
@@ -159,7 +159,7 @@ public sealed class DefinitionStreamTests(ITestOutputHelper output)
     }
 
     // The ServiceAccount admission plugin is off in the test control plane: the pod names its account itself.
-    private static Task ApplyPodAsync(ControlPlane plane, string @namespace, string name, string account, string role) =>
+    internal static Task ApplyPodAsync(ControlPlane plane, string @namespace, string name, string account, string role) =>
         ApplyAsync(plane, @namespace, $$"""
             apiVersion: v1
             kind: Pod
@@ -171,7 +171,7 @@ public sealed class DefinitionStreamTests(ITestOutputHelper output)
               containers: [{name: agent, image: example.invalid/agent:1}]
             """);
 
-    private static string Definition(string name, string metric, string type, string role, string help = "An agent metric.") => $$"""
+    internal static string Definition(string name, string metric, string type, string role, string help = "An agent metric.") => $$"""
         apiVersion: agentmetrics.io/v1alpha1
         kind: AgentMetricDefinition
         metadata:
@@ -183,6 +183,6 @@ public sealed class DefinitionStreamTests(ITestOutputHelper output)
           source: {kind: Event, name: "{{metric}}"}
         """;
 
-    private static Task ApplyAsync(ControlPlane plane, string @namespace, string yaml) =>
+    internal static Task ApplyAsync(ControlPlane plane, string @namespace, string yaml) =>
         plane.Kubectl.RunWithInputAsync(yaml, "apply", "-n", @namespace, "-f", "-");
 }

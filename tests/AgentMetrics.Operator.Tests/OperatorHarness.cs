@@ -64,7 +64,7 @@ internal sealed class OperatorHarness : IAsyncDisposable
     /// Serves the whole app on a loopback port with a certificate from the plane's CA, and waits until
     /// it is ready. It leads in <paramref name="leaseNamespace"/>, so each test's operator leads at once.
     /// </summary>
-    public static async Task<OperatorHarness> ServeAsync(ControlPlane plane, string leaseNamespace, TimeSpan? streamHeartbeat = null)
+    public static async Task<OperatorHarness> ServeAsync(ControlPlane plane, string leaseNamespace, TimeSpan? streamHeartbeat = null, Uri? url = null)
     {
         await plane.InstallPrometheusOperatorCrdsAsync();
         var directory = ProcessRegistry.Current.CreateDirectory("operator");
@@ -73,7 +73,7 @@ internal sealed class OperatorHarness : IAsyncDisposable
             TestPki.WritePem(certificate, Path.Combine(directory, "tls.crt"), Path.Combine(directory, "tls.key"));
         }
 
-        var url = new Uri($"https://127.0.0.1:{LoopbackPorts.Next()}");
+        url ??= new Uri($"https://127.0.0.1:{LoopbackPorts.Next()}");
         var settings = new OperatorSettings
         {
             Namespace = leaseNamespace,

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
+using AgentMetrics.Api.Streaming;
 using AgentMetrics.Api.V1Alpha1;
 using AgentMetrics.Sidecar.Metrics;
 
@@ -19,7 +20,7 @@ public sealed class DefinitionsClient(
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
     /// <summary>How long a connection may stay silent before it is dropped (three of the operator's 15 s heartbeats).</summary>
-    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(45);
+    public TimeSpan IdleTimeout { get; init; } = DefinitionStream.HeartbeatInterval * 3;
 
     /// <summary>Snapshots applied so far.</summary>
     public int Snapshots => Volatile.Read(ref _snapshots);
@@ -65,7 +66,7 @@ public sealed class DefinitionsClient(
     /// <summary>Reads one connection to its end; true when at least one snapshot arrived.</summary>
     private async Task<bool> FollowAsync(CancellationToken stoppingToken)
     {
-        var address = new Uri(operatorUrl, $"v1/definitions/watch?namespace={Uri.EscapeDataString(@namespace)}&pod={Uri.EscapeDataString(pod)}");
+        var address = new Uri(operatorUrl, $"{DefinitionStream.Path.TrimStart('/')}?namespace={Uri.EscapeDataString(@namespace)}&pod={Uri.EscapeDataString(pod)}");
         using var request = new HttpRequestMessage(HttpMethod.Get, address);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(tokenFile, stoppingToken)).Trim());
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -88,24 +89,13 @@ public sealed class DefinitionsClient(
                 continue;
             }
 
-            using var message = JsonDocument.Parse(line);
-            if (!message.RootElement.TryGetProperty("type", out var type) || type.GetString() != "snapshot")
+            var message = JsonSerializer.Deserialize(line, ApiJsonContext.Default.DefinitionStreamMessage);
+            if (message?.Type != DefinitionStreamMessage.SnapshotType)
             {
                 continue;
             }
 
-            var definitions = new List<AgentMetricDefinition>();
-            if (message.RootElement.TryGetProperty("definitions", out var items) && items.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var item in items.EnumerateArray())
-                {
-                    if (item.Deserialize(ApiJsonContext.Default.AgentMetricDefinition) is { } definition)
-                    {
-                        definitions.Add(definition);
-                    }
-                }
-            }
-
+            var definitions = message.Definitions ?? [];
             custom.Apply(definitions);
             registry.Self.DefinitionsConnected.Set(1);
             Interlocked.Increment(ref _snapshots);

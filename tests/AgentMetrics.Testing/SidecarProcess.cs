@@ -1,11 +1,13 @@
 using System.Net.Http.Headers;
 using System.Text;
-using AgentMetrics.Testing;
 
-namespace AgentMetrics.Sidecar.Tests;
+namespace AgentMetrics.Testing;
 
-/// <summary>The real sidecar executable, started as its own process on free loopback ports, stopped when disposed.</summary>
-internal sealed class SidecarProcess : IAsyncDisposable
+/// <summary>
+/// The real sidecar executable (agent-metrics-sidecar.dll beside the test assembly, from a reference
+/// to the sidecar project), started as its own process on free loopback ports, stopped when disposed.
+/// </summary>
+public sealed class SidecarProcess : IAsyncDisposable
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly string[] _arguments;
