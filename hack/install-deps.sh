@@ -100,6 +100,22 @@ build_kubernetes() {
   phase_done
 }
 
+# The JavaScript peers (OpenTelemetry JS, prom-client) the sidecar's tests and benchmarks run.
+install_js_peers() {
+  local dir; dir="$(cd "$(dirname "$0")/.." && pwd)/tests/peers/js"
+  phase "JavaScript peers in tests/peers/js"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    as_root apt-get install -y -qq nodejs npm >/dev/null || die "node and npm are missing and apt could not install them (Debian packages nodejs, npm)"
+  fi
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=6)?0:1)' \
+    || die "Node.js $(node --version) is too old for the OpenTelemetry JS peers: 20.6 or later is needed"
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in tests/peers/js failed"
+  fi
+  phase_done
+}
+
 install_packages
 build_kubernetes
+install_js_peers
 printf '%s\n' "$BIN_DIR" > "$CACHE_ROOT/bin-dir"

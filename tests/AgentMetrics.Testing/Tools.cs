@@ -6,6 +6,9 @@ public static class Tools
     /// <summary>etcd, from Debian's etcd-server.</summary>
     public static string Etcd => OnPath("etcd", "Debian package etcd-server");
 
+    /// <summary>Node.js, which runs the JavaScript peers.</summary>
+    public static string Node => OnPath("node", "Node.js (Debian packages nodejs and npm)");
+
     /// <summary>Prometheus, from Debian's prometheus.</summary>
     public static string Prometheus => OnPath("prometheus", "Debian package prometheus");
 

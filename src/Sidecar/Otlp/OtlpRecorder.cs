@@ -108,12 +108,18 @@ public sealed class OtlpRecorder
             return recorded;
         }
 
-        if (_conventions.TryGetValue(metric.Name, out var convention) && _registry.Find(convention.Name) is { } builtIn)
+        // A metric the GenAI conventions name, or one whose Prometheus name is a standard agent metric's
+        // (agent.queue.depth is agent_queue_depth), feeds that metric under its declared labels.
+        var builtIn = _conventions.TryGetValue(metric.Name, out var convention)
+            ? _registry.Find(convention.Name)
+            : _registry.Find(PrometheusName(metric, TypeOf(metric))) is { Spec.Origin: FamilyOrigin.BuiltIn } named ? named : null;
+        if (builtIn is not null)
         {
-            var key = new string[convention.Labels.Count];
+            var labels = builtIn.Spec.Labels!;
+            var key = new string[labels.Count];
             for (var i = 0; i < key.Length; i++)
             {
-                key[i] = LabelValues.Cap(_registry, point.Attributes.Text(convention.Labels[i]));
+                key[i] = LabelValues.Cap(_registry, point.Attributes.Text(labels[i]));
             }
 
             return builtIn.GetOrAdd(key) is { } series && Apply(series, metric, point, StreamKey(metric.Name, resource, point));
@@ -154,12 +160,7 @@ public sealed class OtlpRecorder
 
     private bool PassThrough(OtlpMetric metric, OtlpPoint point, Attributes resource)
     {
-        var type = metric.Kind switch
-        {
-            OtlpDataKind.Sum when metric.Monotonic => MetricType.Counter,
-            OtlpDataKind.Sum or OtlpDataKind.Gauge => MetricType.Gauge,
-            _ => MetricType.Histogram,
-        };
+        var type = TypeOf(metric);
         var name = PrometheusName(metric, type);
         var family = _registry.Find(name);
         if (family is null)
@@ -232,6 +233,13 @@ public sealed class OtlpRecorder
 
         return label;
     }
+
+    private static MetricType TypeOf(OtlpMetric metric) => metric.Kind switch
+    {
+        OtlpDataKind.Sum when metric.Monotonic => MetricType.Counter,
+        OtlpDataKind.Sum or OtlpDataKind.Gauge => MetricType.Gauge,
+        _ => MetricType.Histogram,
+    };
 
     private static string PrometheusName(OtlpMetric metric, MetricType type)
     {
