@@ -28,7 +28,7 @@ public sealed record SidecarSettings
         ("--agent", "Agent", "the agent's name (identity label agent)"),
         ("--agent-version", "AgentVersion", "the agent's version (identity label agent_version)"),
         ("--max-metrics", "MaxMetrics", "most metrics per agent (default 1000)"),
-        ("--series-limit", "SeriesLimit", "series limit of a metric whose definition sets none (default 1000)"),
+        ("--series-limit", "SeriesLimit", "series limit of built-in and passed-through OTLP metrics; custom metrics take spec.seriesLimit (default 1000)"),
         ("--max-series", "MaxSeries", "most series in all (default 50000)"),
         ("--max-label-value-length", "MaxLabelValueLength", "label values are cut to this many characters (default 256)"),
         ("--max-body-bytes", "MaxBodyBytes", "largest request body the API takes (default 4194304)"),

@@ -174,6 +174,32 @@ public class OtlpTests
         Assert.Equal(1, t.Series("agent_errors", "error_type", "timeout").Value);
     }
 
+    [Fact]
+    public void A_failed_span_that_is_no_genai_operation_is_no_agent_error()
+    {
+        var t = new TestRegistry();
+        var request = new ProtoBuilder().Message(1, rs => rs.Message(2, ss => ss
+            .Message(2, s => s.String(5, "GET /search").Fixed64(7, 1).Fixed64(8, 2).Attribute(9, "error.type", "500").Message(15, st => st.Varint(3, 2))))).ToArray();
+
+        foreach (var resource in OtlpProtobufDecoder.DecodeTraces(request))
+        {
+            resource.Spans.ForEach(s => t.Recorder.Record(s, resource.Resource));
+        }
+
+        Assert.Equal(0, t.Registry.Find("agent_errors")!.SeriesCount);
+    }
+
+    [Fact]
+    public void An_otlp_metric_named_like_a_standard_one_feeds_it_only_when_the_types_agree()
+    {
+        var t = new TestRegistry();
+        Send(t, ProtoBuilder.MetricsRequest("svc", ProtoBuilder.Sum("agent.escalations", 2, 1, true, Delta, ("reason", "policy"))));
+        Send(t, ProtoBuilder.MetricsRequest("svc", m => m.String(1, "agent.errors").Message(5, g => g.Message(1, p => p.Double(4, 3)))));
+
+        Assert.Equal(2, t.Series("agent_escalations", "reason", "policy").Value);
+        Assert.Equal(0, t.Registry.Find("agent_errors")!.SeriesCount);
+    }
+
     public static TheoryData<byte[], string> Malformed => new()
     {
         { [0x0A, 0x05, 0x01], "runs past the end" },

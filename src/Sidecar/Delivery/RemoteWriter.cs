@@ -256,7 +256,16 @@ public sealed class RemoteWriter : BackgroundService
 
         if (_options.BearerTokenFile is { } tokenFile)
         {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(tokenFile, cancellationToken)).Trim());
+            try
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(tokenFile, cancellationToken)).Trim());
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A token mounted late or rotating is retried like a failed request, never the end of delivery.
+                _logger.LogWarning("remote write: cannot read the bearer token file {File}: {Error}", tokenFile, e.Message);
+                return null;
+            }
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -168,7 +168,8 @@ public sealed class AgentRecorder
                 break;
         }
 
-        if (errorType.Length > 0)
+        // Only GenAI operations count as agent errors: a failed HTTP span from auto-instrumentation is not one.
+        if (errorType.Length > 0 && operation.Length > 0)
         {
             Add(_errors, [Cap(errorType)], 1);
         }

@@ -112,7 +112,7 @@ public sealed class OtlpRecorder
         // (agent.queue.depth is agent_queue_depth), feeds that metric under its declared labels.
         var builtIn = _conventions.TryGetValue(metric.Name, out var convention)
             ? _registry.Find(convention.Name)
-            : _registry.Find(PrometheusName(metric, TypeOf(metric))) is { Spec.Origin: FamilyOrigin.BuiltIn } named ? named : null;
+            : _registry.Find(PrometheusName(metric, TypeOf(metric))) is { Spec.Origin: FamilyOrigin.BuiltIn } named && named.Type == TypeOf(metric) ? named : null;
         if (builtIn is not null)
         {
             var labels = builtIn.Spec.Labels!;
