@@ -81,6 +81,24 @@ public class PrometheusDeliveryTests
     }
 
     [Fact]
+    public async Task Push_mode_rides_out_a_store_outage_and_delivers_the_latest_values_when_it_is_back()
+    {
+        await using var prometheus = await PrometheusServer.StartAsync("global: {scrape_interval: 1m}\n");
+        await using var sidecar = await SidecarProcess.StartAsync("outage-0", null, "--mode=push", $"--remote-write-url={prometheus.RemoteWriteUrl}");
+        await sidecar.PostEventsAsync("""{"type":"escalation","reason":"policy"}""");
+        await prometheus.WaitForResultAsync("""agent_escalations_total{pod="outage-0"} == 1""", Wait);
+
+        await prometheus.StopAsync();
+        await sidecar.PostEventsAsync("""[{"type":"escalation","reason":"policy"},{"type":"escalation","reason":"policy"}]""");
+        await Eventually.UntilAsync(
+            async () => await sidecar.ValueAsync("agent_metrics_sidecar_remote_write_requests_total{namespace=\"demo\",pod=\"outage-0\",agent=\"support-agent\",agent_version=\"1.4.2\",result=\"retry\"}") > 0,
+            Wait, "the sidecar to count failed pushes while the store is down");
+        await prometheus.StartAsync();
+
+        await prometheus.WaitForResultAsync("""agent_escalations_total{pod="outage-0"} == 3""", Wait);
+    }
+
+    [Fact]
     public async Task After_a_restart_counters_start_from_zero_and_rate_stays_right()
     {
         await using var sidecar = await SidecarProcess.StartAsync("restarted-0");
