@@ -17,21 +17,7 @@ public static class OtlpProtobufDecoder
     public static List<OtlpResourceMetrics> DecodeMetrics(ReadOnlySpan<byte> body)
     {
         var result = new List<OtlpResourceMetrics>();
-        var reader = new ProtoReader(body);
-        while (!reader.End)
-        {
-            var (field, wire) = reader.ReadTag();
-            if (field == 1)
-            {
-                reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                result.Add(ResourceMetrics(reader.ReadBytes()));
-            }
-            else
-            {
-                reader.Skip(wire);
-            }
-        }
-
+        ForEachMessage(body, 1, bytes => result.Add(ResourceMetrics(bytes)));
         return result;
     }
 
@@ -39,22 +25,29 @@ public static class OtlpProtobufDecoder
     public static List<OtlpResourceSpans> DecodeTraces(ReadOnlySpan<byte> body)
     {
         var result = new List<OtlpResourceSpans>();
-        var reader = new ProtoReader(body);
+        ForEachMessage(body, 1, bytes => result.Add(ResourceSpans(bytes)));
+        return result;
+    }
+
+    private delegate void MessageHandler(ReadOnlySpan<byte> message);
+
+    /// <summary>Calls <paramref name="handle"/> with every occurrence of the embedded-message field <paramref name="field"/>, skipping the rest.</summary>
+    private static void ForEachMessage(ReadOnlySpan<byte> data, int field, MessageHandler handle)
+    {
+        var reader = new ProtoReader(data);
         while (!reader.End)
         {
-            var (field, wire) = reader.ReadTag();
-            if (field == 1)
+            var (number, wire) = reader.ReadTag();
+            if (number == field)
             {
-                reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                result.Add(ResourceSpans(reader.ReadBytes()));
+                reader.Expect(number, wire, ProtoReader.LengthDelimited);
+                handle(reader.ReadBytes());
             }
             else
             {
                 reader.Skip(wire);
             }
         }
-
-        return result;
     }
 
     private static OtlpResourceMetrics ResourceMetrics(ReadOnlySpan<byte> data)
@@ -112,59 +105,15 @@ public static class OtlpProtobufDecoder
     private static Attributes Resource(ReadOnlySpan<byte> data)
     {
         var attributes = new List<KeyValuePair<string, AttributeValue>>();
-        var reader = new ProtoReader(data);
-        while (!reader.End)
-        {
-            var (field, wire) = reader.ReadTag();
-            if (field == 1)
-            {
-                reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                attributes.Add(KeyValue(reader.ReadBytes()));
-            }
-            else
-            {
-                reader.Skip(wire);
-            }
-        }
-
+        ForEachMessage(data, 1, bytes => attributes.Add(KeyValue(bytes)));
         return new Attributes(attributes);
     }
 
-    private static void ScopeMetrics(ReadOnlySpan<byte> data, List<OtlpMetric> metrics)
-    {
-        var reader = new ProtoReader(data);
-        while (!reader.End)
-        {
-            var (field, wire) = reader.ReadTag();
-            if (field == 2)
-            {
-                reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                metrics.Add(Metric(reader.ReadBytes()));
-            }
-            else
-            {
-                reader.Skip(wire);
-            }
-        }
-    }
+    private static void ScopeMetrics(ReadOnlySpan<byte> data, List<OtlpMetric> metrics) =>
+        ForEachMessage(data, 2, bytes => metrics.Add(Metric(bytes)));
 
-    private static void ScopeSpans(ReadOnlySpan<byte> data, List<OtlpSpan> spans)
-    {
-        var reader = new ProtoReader(data);
-        while (!reader.End)
-        {
-            var (field, wire) = reader.ReadTag();
-            if (field == 2)
-            {
-                reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                spans.Add(Span(reader.ReadBytes()));
-            }
-            else
-            {
-                reader.Skip(wire);
-            }
-        }
-    }
+    private static void ScopeSpans(ReadOnlySpan<byte> data, List<OtlpSpan> spans) =>
+        ForEachMessage(data, 2, bytes => spans.Add(Span(bytes)));
 
     private static OtlpMetric Metric(ReadOnlySpan<byte> data)
     {
