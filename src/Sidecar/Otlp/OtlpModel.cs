@@ -49,7 +49,8 @@ public sealed class OtlpMetric
 
 /// <summary>
 /// One data point of any kind: a number (gauge, sum), an explicit-bucket histogram or an exponential
-/// histogram; which fields are set follows the metric's kind.
+/// histogram; which fields are set follows the metric's kind. The bucket lists are created on first
+/// use, so number points (most of them) do not carry four empty lists.
 /// </summary>
 public sealed class OtlpPoint
 {
@@ -70,9 +71,9 @@ public sealed class OtlpPoint
 
     public double Sum { get; set; }
 
-    public List<double> ExplicitBounds { get; } = [];
+    public List<double> ExplicitBounds => field ??= [];
 
-    public List<ulong> BucketCounts { get; } = [];
+    public List<ulong> BucketCounts => field ??= [];
 
     public int Scale { get; set; }
 
@@ -80,11 +81,11 @@ public sealed class OtlpPoint
 
     public int PositiveOffset { get; set; }
 
-    public List<ulong> PositiveCounts { get; } = [];
+    public List<ulong> PositiveCounts => field ??= [];
 
     public int NegativeOffset { get; set; }
 
-    public List<ulong> NegativeCounts { get; } = [];
+    public List<ulong> NegativeCounts => field ??= [];
 
     public uint Flags { get; set; }
 }
