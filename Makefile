@@ -12,7 +12,7 @@ SOLUTION := AgentMetrics.Operator.sln
 RESULTS := artifacts/test-results
 PHASE := hack/phase.sh
 
-.PHONY: help deps build format lint test golden bench-runtime clean
+.PHONY: help deps build format lint test golden bench-runtime bench-sidecar clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ golden: build ## Rewrite generated files (docs/metrics.md, renderer golden files
 
 bench-runtime: deps ## Benchmark the controller runtime with 5000 objects (writes bench/results/)
 	@$(PHASE) "controller-runtime benchmark" hack/bench-runtime.sh 5000
+
+bench-sidecar: deps ## Benchmark the sidecar: recording, exposition, ingestion, memory, push lag (writes bench/results/)
+	@$(PHASE) "sidecar benchmark" hack/bench-sidecar.sh 1000
 
 clean: ## Remove build output
 	@rm -rf artifacts src/*/bin src/*/obj tests/*/bin tests/*/obj bench/*/bin bench/*/obj

@@ -1,0 +1,64 @@
+// The sidecar's benchmarks, one mode per run so each gets a clean process:
+//   micro [--artifacts DIR] [BenchmarkDotNet arguments]   recording and exposition micro-benchmarks
+//   load --out FILE [--connections N] [--seconds S]     ingestion rates and resident memory of the real sidecar
+//   lag --out FILE [--samples N]                        push-mode lag to a real Prometheus
+//   report --artifacts DIR --prom-client FILE --load FILE --lag FILE --out FILE
+//   floor PORT                                          the HTTP-only peer server the load mode starts
+using System.Globalization;
+using System.Text.Json;
+using AgentMetrics.Sidecar.Bench;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Exporters;
+using BenchmarkDotNet.Exporters.Json;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+
+var json = new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+string Option(string name, string fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+}
+
+switch (args.FirstOrDefault())
+{
+    case "micro":
+        var rest = args.Skip(1).ToList();
+        var artifacts = Option("--artifacts", Path.Combine(Path.GetTempPath(), "agent-metrics-sidecar-bench"));
+        if (rest.IndexOf("--artifacts") is var at and >= 0)
+        {
+            rest.RemoveRange(at, 2);
+        }
+
+        var config = DefaultConfig.Instance
+            .WithArtifactsPath(artifacts)
+            .AddExporter(JsonExporter.Full, MarkdownExporter.GitHub)
+            .AddJob(Job.Default.WithWarmupCount(5).WithIterationCount(20));
+        BenchmarkSwitcher.FromTypes([typeof(RecordingBenchmarks), typeof(ExpositionBenchmarks)]).Run(rest.Count > 0 ? [.. rest] : ["--filter", "*"], config);
+        return 0;
+    case "load":
+        var load = await LoadRun.RunAsync(
+            int.Parse(Option("--connections", "4"), CultureInfo.InvariantCulture),
+            TimeSpan.FromSeconds(int.Parse(Option("--seconds", "10"), CultureInfo.InvariantCulture)));
+        await File.WriteAllTextAsync(Option("--out", "load.json"), JsonSerializer.Serialize(load, json));
+        return 0;
+    case "lag":
+        var lag = await LagRun.RunAsync(int.Parse(Option("--samples", "1000"), CultureInfo.InvariantCulture));
+        Console.WriteLine($"lag: {lag}");
+        await File.WriteAllTextAsync(Option("--out", "lag.json"), JsonSerializer.Serialize(lag, json));
+        return 0;
+    case "report":
+        var report = Report.Write(
+            Option("--artifacts", ""),
+            JsonSerializer.Deserialize<PromClientFigures>(await File.ReadAllTextAsync(Option("--prom-client", "")), json)!,
+            File.Exists(Option("--load", "")) ? JsonSerializer.Deserialize<LoadFigures>(await File.ReadAllTextAsync(Option("--load", "")), json) : null,
+            File.Exists(Option("--lag", "")) ? JsonSerializer.Deserialize<LagFigures>(await File.ReadAllTextAsync(Option("--lag", "")), json) : null);
+        await File.WriteAllTextAsync(Option("--out", "figures.md"), report);
+        return 0;
+    case "floor":
+        await HttpFloor.RunAsync(int.Parse(args[1], CultureInfo.InvariantCulture));
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: AgentMetrics.Sidecar.Bench micro|load|lag|report|floor ... (see Program.cs)");
+        return 2;
+}

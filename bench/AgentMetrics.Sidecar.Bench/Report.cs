@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace AgentMetrics.Sidecar.Bench;
+
+/// <summary>The line prom-client-bench.mjs prints (the fields the report uses).</summary>
+internal sealed record PromClientFigures(string Node, int Iterations, int Samples, double MeanMs, double P50Ms, double P99Ms, long BytesPerScrape, long? HeapDeltaBytesPerScrape);
+
+/// <summary>Writes the figures table of bench/results/sidecar.md: each figure beside its target and its peer.</summary>
+internal static class Report
+{
+    public static string Write(string artifacts, PromClientFigures promClient, LoadFigures? load, LagFigures? lag)
+    {
+        var micro = ReadBenchmarks(Path.Combine(artifacts, "results"));
+        var text = new StringBuilder();
+        void Row(string what, string target, string ours, string peer, string ratio, bool? pass) =>
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {what} | {target} | {ours} | {peer} | {ratio} | {(pass is null ? "—" : pass.Value ? "pass" : "**miss**")} |");
+
+        text.AppendLine("| measure | target | agent-metrics sidecar | peer (same run) | ours ÷ peer | verdict |");
+        text.AppendLine("| --- | --- | --- | --- | --- | --- |");
+
+        foreach (var (kind, otel, lookup, cached) in new[] { ("counter", "OtelCounter", "CounterLookup", "CounterCached"), ("16-bucket histogram", "OtelHistogram", "HistogramLookup", "HistogramCached") })
+        {
+            if (micro.TryGetValue(otel, out var peer))
+            {
+                foreach (var (how, method) in new[] { ("family.GetOrAdd(key)", lookup), ("cached Series", cached) })
+                {
+                    if (micro.TryGetValue(method, out var ours))
+                    {
+                        var ratio = ours.MeanNs / peer.MeanNs;
+                        Row($"a. {kind}, 3 labels, {how}: time / allocated", "≤ ⅓ of OpenTelemetry's time, 0 B",
+                            $"{ours.MeanNs:0.0} ns / {ours.Bytes} B", $"OpenTelemetry .NET SDK {peer.MeanNs:0.0} ns / {peer.Bytes} B", $"{ratio:0.00}",
+                            ratio <= 1.0 / 3 && ours.Bytes == 0);
+                    }
+                }
+            }
+        }
+
+        foreach (var (format, method) in new[] { ("text 0.0.4", "Text"), ("OpenMetrics", "OpenMetrics") })
+        {
+            if (micro.TryGetValue(method, out var ours))
+            {
+                var peer = format == "text 0.0.4"
+                    ? $"prom-client {promClient.MeanMs:0.00} ms mean (p50 {promClient.P50Ms:0.00}, p99 {promClient.P99Ms:0.00}) / ≈{promClient.HeapDeltaBytesPerScrape / 1048576.0:0.0} MiB heap"
+                    : "prom-client: text format only";
+                var ratio = format == "text 0.0.4" ? (ours.MeanNs / 1e6 / promClient.MeanMs).ToString("0.000", CultureInfo.InvariantCulture) : "—";
+                Row($"b. exposition of 1000 × 10, {format}: time / allocated per scrape", "< 5 ms",
+                    $"{ours.MeanNs / 1e6:0.00} ms / {ours.Bytes} B", peer, ratio, ours.MeanNs / 1e6 < 5);
+            }
+        }
+
+        if (load is not null)
+        {
+            Row($"c. JSON events over HTTP ({load.EventsPerRequest} per POST, {load.Connections} connections)", "≥ 200,000 events/s",
+                $"{load.Events.PerSecond:N0} events/s ({load.Events.ServerCores:0.00} cores used)",
+                $"HTTP floor (read and discard) {load.EventsFloor.PerSecond:N0} events/s", $"{load.Events.PerSecond / load.EventsFloor.PerSecond:0.000}",
+                load.Events.PerSecond >= 200_000 && load.Events.Failed == 0);
+            foreach (var (how, rate) in new[] { ("cumulative", load.OtlpCumulative), ("delta", load.OtlpDelta) })
+            {
+                Row($"d. OTLP protobuf, {load.PointsPerRequest} {how} sum points per POST on existing series, {load.Connections} connections", "≥ 500,000 points/s",
+                    $"{rate.PerSecond:N0} points/s ({rate.ServerCores:0.00} cores used)",
+                    $"HTTP floor {load.OtlpFloor.PerSecond:N0} points/s", $"{rate.PerSecond / load.OtlpFloor.PerSecond:0.000}",
+                    rate.PerSecond >= 500_000 && rate.Failed == 0);
+            }
+
+            Row("e. VmRSS idle (5 s after ready)", "< 40 MB", Size(load.IdleBytes), "—", "—", load.IdleBytes < 40_000_000);
+            Row($"e. VmRSS holding {load.Set.Metrics} metrics, {load.Set.Series:N0} series, under OTLP ingest ({load.Set.PointsPerSecond:N0} points/s) and a scrape a second: max sampled",
+                "< 96 MB", $"{Size(load.Set.MaxBytes)} (end {Size(load.Set.EndBytes)}, VmHWM {Size(load.Set.PeakBytes)})",
+                $"prom-client (Node {promClient.Node}) holding the same set, scraped once a second: {Size(load.PromClient.MaxBytes)}",
+                $"{(double)load.Set.MaxBytes / load.PromClient.MaxBytes:0.00}", load.Set.MaxBytes < 96_000_000);
+        }
+
+        if (lag is not null)
+        {
+            Row($"f. lag, POST /v1/events returns → Prometheus instant query sees it; push interval {lag.PushInterval}, {lag.Sidecar.Samples} samples",
+                "p99 < 250 ms",
+                $"p50 {lag.Sidecar.P50:0.0} ms, p99 {lag.Sidecar.P99:0.0} ms (p90 {lag.Sidecar.P90:0.0}, max {lag.Sidecar.Max:0.0}; {lag.Sidecar.TimedOut} not seen in 5 s)",
+                $"remote write straight to the same Prometheus: p50 {lag.Direct.P50:0.0} ms, p99 {lag.Direct.P99:0.0} ms",
+                $"p50 {lag.Sidecar.P50 / lag.Direct.P50:0.0}, p99 {lag.Sidecar.P99 / lag.Direct.P99:0.0}",
+                lag.Sidecar.P99 < 250 && lag.Sidecar.TimedOut == 0);
+        }
+
+        return text.ToString();
+    }
+
+    private static string Size(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e6:0.0} MB ({bytes / 1048576.0:0.0} MiB)");
+
+    private sealed record Measured(double MeanNs, long Bytes);
+
+    private static Dictionary<string, Measured> ReadBenchmarks(string results)
+    {
+        var measured = new Dictionary<string, Measured>(StringComparer.Ordinal);
+        if (!Directory.Exists(results))
+        {
+            return measured;
+        }
+
+        foreach (var file in Directory.GetFiles(results, "*-report-full.json"))
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(file));
+            foreach (var benchmark in document.RootElement.GetProperty("Benchmarks").EnumerateArray())
+            {
+                measured[benchmark.GetProperty("Method").GetString()!] = new Measured(
+                    benchmark.GetProperty("Statistics").GetProperty("Mean").GetDouble(),
+                    benchmark.GetProperty("Memory").GetProperty("BytesAllocatedPerOperation").GetInt64());
+            }
+        }
+
+        return measured;
+    }
+}
