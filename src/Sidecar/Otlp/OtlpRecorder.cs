@@ -59,6 +59,7 @@ public sealed class OtlpRecorder
         {
             foreach (var metric in resource.Metrics)
             {
+                var route = RouteOf(metric, set);
                 foreach (var point in metric.Points)
                 {
                     if ((point.Flags & OtlpPoint.NoRecordedValue) != 0)
@@ -66,7 +67,7 @@ public sealed class OtlpRecorder
                         continue;
                     }
 
-                    if (RecordPoint(metric, point, resource.Resource, set))
+                    if (RecordPoint(metric, point, resource.Resource, route))
                     {
                         accepted++;
                     }
@@ -82,7 +83,23 @@ public sealed class OtlpRecorder
         return rejected;
     }
 
-    private bool RecordPoint(OtlpMetric metric, OtlpPoint point, Attributes resource, CustomMetricSet set)
+    /// <summary>Where a metric's points go, worked out once per metric rather than once per point.</summary>
+    private readonly record struct Route(CustomMetric[] Customs, MetricFamily? BuiltIn, string PassThroughName, MetricType Type);
+
+    private Route RouteOf(OtlpMetric metric, CustomMetricSet set)
+    {
+        var type = TypeOf(metric);
+        var name = PrometheusName(metric, type);
+
+        // A metric the GenAI conventions name, or one whose Prometheus name is a standard agent metric's
+        // (agent.queue.depth is agent_queue_depth), feeds that metric under its declared labels.
+        var builtIn = _conventions.TryGetValue(metric.Name, out var convention)
+            ? _registry.Find(convention.Name)
+            : _registry.Find(name) is { Spec.Origin: FamilyOrigin.BuiltIn } named && named.Type == type ? named : null;
+        return new Route(set.ForOtlpMetric(metric.Name), builtIn, name, type);
+    }
+
+    private bool RecordPoint(OtlpMetric metric, OtlpPoint point, Attributes resource, Route route)
     {
         if (metric.Kind is OtlpDataKind.Summary or OtlpDataKind.None || metric.Name.Length == 0
             || (metric.Kind is OtlpDataKind.Sum or OtlpDataKind.Gauge && !point.HasValue)
@@ -93,7 +110,7 @@ public sealed class OtlpRecorder
             return false;
         }
 
-        var customs = set.ForOtlpMetric(metric.Name);
+        var customs = route.Customs;
         if (customs.Length > 0)
         {
             var recorded = true;
@@ -108,11 +125,7 @@ public sealed class OtlpRecorder
             return recorded;
         }
 
-        // A metric the GenAI conventions name, or one whose Prometheus name is a standard agent metric's
-        // (agent.queue.depth is agent_queue_depth), feeds that metric under its declared labels.
-        var builtIn = _conventions.TryGetValue(metric.Name, out var convention)
-            ? _registry.Find(convention.Name)
-            : _registry.Find(PrometheusName(metric, TypeOf(metric))) is { Spec.Origin: FamilyOrigin.BuiltIn } named && named.Type == TypeOf(metric) ? named : null;
+        var builtIn = route.BuiltIn;
         if (builtIn is not null)
         {
             var labels = builtIn.Spec.Labels!;
@@ -122,10 +135,10 @@ public sealed class OtlpRecorder
                 key[i] = LabelValues.Cap(_registry, point.Attributes.Text(labels[i]));
             }
 
-            return builtIn.GetOrAdd(key) is { } series && Apply(series, metric, point, StreamKey(metric.Name, resource, point));
+            return builtIn.GetOrAdd(key) is { } series && Apply(series, metric, point, metric.Name, resource);
         }
 
-        return PassThrough(metric, point, resource);
+        return PassThrough(metric, point, resource, route);
     }
 
     private bool RecordCustom(CustomMetric custom, OtlpMetric metric, OtlpPoint point, Attributes resource)
@@ -155,13 +168,12 @@ public sealed class OtlpRecorder
             return false;
         }
 
-        return Apply(series, metric, point, StreamKey(custom.Family.Name + "\u0002" + metric.Name, resource, point));
+        return Apply(series, metric, point, custom.Family.Name + "\u0002" + metric.Name, resource);
     }
 
-    private bool PassThrough(OtlpMetric metric, OtlpPoint point, Attributes resource)
+    private bool PassThrough(OtlpMetric metric, OtlpPoint point, Attributes resource, Route route)
     {
-        var type = TypeOf(metric);
-        var name = PrometheusName(metric, type);
+        var (type, name) = (route.Type, route.PassThroughName);
         var family = _registry.Find(name);
         if (family is null)
         {
@@ -184,35 +196,41 @@ public sealed class OtlpRecorder
         }
 
         return family.GetOrAdd(PassThroughKey(point.Attributes, resource)) is { } series
-            && Apply(series, metric, point, StreamKey(metric.Name, resource, point));
+            && Apply(series, metric, point, metric.Name, resource);
     }
 
     /// <summary>Sorted label pairs: the point's attributes, then promoted resource attributes; identity labels win clashes.</summary>
     private string[] PassThroughKey(Attributes attributes, Attributes resource)
     {
-        var labels = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var labels = new List<(string Key, string Value, int Order)>(attributes.Count + 2);
         foreach (var (key, value) in attributes.Items)
         {
-            labels[Exported(LabelNames.Translate(key))] = LabelValues.Cap(_registry, value.Text);
+            labels.Add((Exported(LabelNames.Translate(key)), LabelValues.Cap(_registry, value.Text), labels.Count));
         }
 
         foreach (var key in _promoted)
         {
             if (resource.TryGet(key, out var value))
             {
-                labels.TryAdd(Exported(LabelNames.Translate(key)), LabelValues.Cap(_registry, value.Text));
+                labels.Add((Exported(LabelNames.Translate(key)), LabelValues.Cap(_registry, value.Text), labels.Count));
             }
         }
 
-        var pairs = new string[labels.Count * 2];
-        var i = 0;
-        foreach (var (key, value) in labels)
+        // Sorted by name; where two attributes become one label, the first (a point's own before the resource's) wins.
+        labels.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key) is var byName and not 0 ? byName : a.Order.CompareTo(b.Order));
+        var pairs = new List<string>(labels.Count * 2);
+        for (var i = 0; i < labels.Count; i++)
         {
-            pairs[i++] = key;
-            pairs[i++] = value;
+            if (i > 0 && labels[i].Key == labels[i - 1].Key)
+            {
+                continue;
+            }
+
+            pairs.Add(labels[i].Key);
+            pairs.Add(labels[i].Value);
         }
 
-        return pairs;
+        return [.. pairs];
     }
 
     private string Exported(string label)
@@ -261,8 +279,8 @@ public sealed class OtlpRecorder
         return name;
     }
 
-    /// <summary>Adds one point to a series, turning a cumulative stream into increments.</summary>
-    private bool Apply(Series series, OtlpMetric metric, OtlpPoint point, string streamKey)
+    /// <summary>Adds one point to a series, turning a cumulative stream (named <paramref name="stream"/> plus its attributes) into increments.</summary>
+    private bool Apply(Series series, OtlpMetric metric, OtlpPoint point, string stream, Attributes resource)
     {
         var family = series.Family;
         if (metric.Kind == OtlpDataKind.Gauge)
@@ -281,7 +299,7 @@ public sealed class OtlpRecorder
 
         if (metric.Kind == OtlpDataKind.Sum)
         {
-            var delta = metric.Temporality == Temporality.Delta ? point.Value : SumDelta(streamKey, point, metric.Monotonic);
+            var delta = metric.Temporality == Temporality.Delta ? point.Value : SumDelta(StreamKey(stream, resource, point), point, metric.Monotonic);
             if (delta is null)
             {
                 return false;
@@ -314,7 +332,7 @@ public sealed class OtlpRecorder
         Span<long> mapped = family.Bounds.Length < 128 ? stackalloc long[family.Bounds.Length + 1] : new long[family.Bounds.Length + 1];
         Rebucket(point, metric.Kind, family.Bounds, mapped);
         var sum = double.IsFinite(point.Sum) ? point.Sum : 0;
-        if (metric.Temporality == Temporality.Cumulative && !HistogramDelta(streamKey, point, mapped, ref sum))
+        if (metric.Temporality == Temporality.Cumulative && !HistogramDelta(StreamKey(stream, resource, point), point, mapped, ref sum))
         {
             return false;
         }
