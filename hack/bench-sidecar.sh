@@ -90,7 +90,8 @@ bytes=$(cat "$work"/bdn/*.log 2>/dev/null | grep -o 'bytes per scrape: [A-Za-z]*
   echo "## BenchmarkDotNet tables"
   for table in "$work"/bdn/results/*-report-github.md; do
     echo
-    sed -n '/^|/,$p' "$table"
+    # BenchmarkDotNet HTML-escapes method names even in its GitHub tables.
+    sed -n '/^|/,$p' "$table" | sed -e "s/&#39;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&quot;/"/g' -e 's/&amp;/\&/g'
   done
   echo
   echo "## prom-client-bench.mjs output"
