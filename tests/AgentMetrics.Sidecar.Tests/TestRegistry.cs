@@ -48,7 +48,7 @@ internal sealed class TestRegistry
         var f = Registry.Find(family) ?? throw new InvalidOperationException($"no family {family}");
         foreach (var s in f.Series)
         {
-            var pairs = f.Spec.Labels is null ? s.LabelPairs : s.LabelPairs;
+            var pairs = s.LabelPairs;
             var all = true;
             for (var i = 0; i + 1 < labels.Length; i += 2)
             {

@@ -22,11 +22,6 @@ public sealed class DefinitionsClient(
     /// <summary>How long a connection may stay silent before it is dropped (three of the operator's 15 s heartbeats).</summary>
     public TimeSpan IdleTimeout { get; init; } = DefinitionStream.HeartbeatInterval * 3;
 
-    /// <summary>Snapshots applied so far.</summary>
-    public int Snapshots => Volatile.Read(ref _snapshots);
-
-    private int _snapshots;
-
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -98,7 +93,6 @@ public sealed class DefinitionsClient(
             var definitions = message.Definitions ?? [];
             custom.Apply(definitions);
             registry.Self.DefinitionsConnected.Set(1);
-            Interlocked.Increment(ref _snapshots);
             received = true;
             logger.LogInformation("definitions stream: {Count} definitions in effect", definitions.Count);
         }

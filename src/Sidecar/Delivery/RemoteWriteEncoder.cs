@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using AgentMetrics.Api.Catalog;
-using AgentMetrics.Sidecar.Exposition;
 using AgentMetrics.Sidecar.Metrics;
 
 namespace AgentMetrics.Sidecar.Delivery;
@@ -188,13 +187,5 @@ public sealed class RemoteWriteEncoder
 
         span[i++] = (byte)value;
         _buffer.Advance(i);
-    }
-
-    /// <summary>Formats a value the way the exposition does (used by tests to compare both deliveries).</summary>
-    internal static string Format(double value)
-    {
-        Span<byte> text = stackalloc byte[32];
-        var written = ExpositionWriter.FormatDouble(value, text);
-        return Encoding.UTF8.GetString(text[..written]);
     }
 }
