@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Sidecar.Custom;
 using AgentMetrics.Sidecar.Delivery;
 using AgentMetrics.Sidecar.Exposition;
@@ -89,23 +90,7 @@ public static class SidecarApp
             handler.SslOptions = new SslClientAuthenticationOptions
             {
                 RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                {
-                    if (errors == SslPolicyErrors.None)
-                    {
-                        return true;
-                    }
-
-                    if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0)
-                    {
-                        return false;
-                    }
-
-                    using var chain = new X509Chain();
-                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                    chain.ChainPolicy.CustomTrustStore.AddRange(trusted);
-                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                    return chain.Build(new X509Certificate2(certificate));
-                },
+                    errors == SslPolicyErrors.None || CertificateTrust.TrustedBy(trusted, certificate, errors),
             };
         }
 

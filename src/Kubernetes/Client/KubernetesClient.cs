@@ -1,7 +1,5 @@
 using System.Net.Http.Headers;
-using System.Net.Security;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -43,7 +41,7 @@ public sealed class KubernetesClient : IDisposable
         else if (configuration.CertificateAuthorities is { Count: > 0 } authorities)
         {
             handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, errors) =>
-                TrustedBy(authorities, presented, errors);
+                CertificateTrust.TrustedBy(authorities, presented, errors);
         }
 
         // Watches stay open for minutes; every other request gets RequestTimeout of its own.
@@ -370,21 +368,5 @@ public sealed class KubernetesClient : IDisposable
     {
         var present = parameters.Where(p => p.Value is not null).Select(p => $"{p.Key}={Uri.EscapeDataString(p.Value!)}").ToList();
         return present.Count == 0 ? "" : "?" + string.Join('&', present);
-    }
-
-    private static bool TrustedBy(X509Certificate2Collection authorities, X509Certificate? presented, SslPolicyErrors errors)
-    {
-        if (presented is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch)
-            || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using var certificate = X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
-        return chain.Build(certificate);
     }
 }

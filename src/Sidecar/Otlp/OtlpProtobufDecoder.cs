@@ -200,6 +200,32 @@ public static class OtlpProtobufDecoder
         }
     }
 
+    /// <summary>The fields every kind of data point numbers alike: start (2) and time (3); histograms also count (4) and sum (5).</summary>
+    private static bool ReadShared(ref ProtoReader reader, int field, int wire, OtlpPoint point, bool histogram)
+    {
+        switch (field)
+        {
+            case 2:
+                reader.Expect(field, wire, ProtoReader.Fixed64);
+                point.StartTimeUnixNano = reader.ReadFixed64();
+                return true;
+            case 3:
+                reader.Expect(field, wire, ProtoReader.Fixed64);
+                point.TimeUnixNano = reader.ReadFixed64();
+                return true;
+            case 4 when histogram:
+                reader.Expect(field, wire, ProtoReader.Fixed64);
+                point.Count = reader.ReadFixed64();
+                return true;
+            case 5 when histogram:
+                reader.Expect(field, wire, ProtoReader.Fixed64);
+                point.Sum = reader.ReadDouble();
+                return true;
+            default:
+                return false;
+        }
+    }
+
     private static OtlpPoint NumberPoint(ReadOnlySpan<byte> data)
     {
         var point = new OtlpPoint();
@@ -213,14 +239,6 @@ public static class OtlpProtobufDecoder
                 case 7:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
                     attributes.Add(KeyValue(reader.ReadBytes()));
-                    break;
-                case 2:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    point.StartTimeUnixNano = reader.ReadFixed64();
-                    break;
-                case 3:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    point.TimeUnixNano = reader.ReadFixed64();
                     break;
                 case 4:
                     reader.Expect(field, wire, ProtoReader.Fixed64);
@@ -237,7 +255,11 @@ public static class OtlpProtobufDecoder
                     point.Flags = (uint)reader.ReadVarint();
                     break;
                 default:
-                    reader.Skip(wire);
+                    if (!ReadShared(ref reader, field, wire, point, histogram: false))
+                    {
+                        reader.Skip(wire);
+                    }
+
                     break;
             }
         }
@@ -260,22 +282,6 @@ public static class OtlpProtobufDecoder
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
                     attributes.Add(KeyValue(reader.ReadBytes()));
                     break;
-                case 2:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    point.StartTimeUnixNano = reader.ReadFixed64();
-                    break;
-                case 3:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    point.TimeUnixNano = reader.ReadFixed64();
-                    break;
-                case 4:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    point.Count = reader.ReadFixed64();
-                    break;
-                case 5:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    point.Sum = reader.ReadDouble();
-                    break;
                 case 6:
                     ReadFixed64s(ref reader, field, wire, point.BucketCounts);
                     break;
@@ -289,7 +295,11 @@ public static class OtlpProtobufDecoder
                     point.Flags = (uint)reader.ReadVarint();
                     break;
                 default:
-                    reader.Skip(wire);
+                    if (!ReadShared(ref reader, field, wire, point, histogram: true))
+                    {
+                        reader.Skip(wire);
+                    }
+
                     break;
             }
         }
@@ -312,22 +322,6 @@ public static class OtlpProtobufDecoder
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
                     attributes.Add(KeyValue(reader.ReadBytes()));
                     break;
-                case 2:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    point.StartTimeUnixNano = reader.ReadFixed64();
-                    break;
-                case 3:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    point.TimeUnixNano = reader.ReadFixed64();
-                    break;
-                case 4:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    point.Count = reader.ReadFixed64();
-                    break;
-                case 5:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    point.Sum = reader.ReadDouble();
-                    break;
                 case 6:
                     reader.Expect(field, wire, ProtoReader.Varint);
                     point.Scale = ZigZag(reader.ReadVarint());
@@ -349,7 +343,11 @@ public static class OtlpProtobufDecoder
                     point.Flags = (uint)reader.ReadVarint();
                     break;
                 default:
-                    reader.Skip(wire);
+                    if (!ReadShared(ref reader, field, wire, point, histogram: true))
+                    {
+                        reader.Skip(wire);
+                    }
+
                     break;
             }
         }
