@@ -1,9 +1,11 @@
-using System.Security.Cryptography.X509Certificates;
 using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Config;
 using AgentMetrics.Kubernetes.Runtime;
+using AgentMetrics.Operator.Certificates;
+using AgentMetrics.Operator.Injection;
 using AgentMetrics.Operator.Streaming;
 using AgentMetrics.Operator.Webhooks;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace AgentMetrics.Operator;
 
@@ -17,37 +19,103 @@ public static class OperatorApp
     public static WebApplication Build(OperatorSettings settings, KubernetesClient? client = null)
     {
         var output = settings.ToOutputOptions();
+        var sidecar = settings.ToSidecarOptions();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole();
-        var listen = new Uri(settings.Listen);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(
-            System.Net.IPAddress.Parse(listen.Host), listen.Port,
-            endpoint => endpoint.UseHttps(X509Certificate2.CreateFromPemFile(settings.WebhookCertFile, settings.WebhookKeyFile))));
+
+        // Four lines per request at 200 admissions a second would drown what matters.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         client ??= new KubernetesClient(string.IsNullOrEmpty(settings.Kubeconfig)
             ? KubernetesClientConfiguration.Default()
             : Kubeconfig.Load(settings.Kubeconfig));
+        using var startupLogs = LoggerFactory.Create(logging => logging.AddJsonConsole());
+        var startup = startupLogs.CreateLogger("startup");
+        IServingCertificates certificates;
+        SelfManagedCertificates? selfManaged = null;
+        if (settings.WebhookCertificates == "files")
+        {
+            certificates = new FileCertificates(settings.WebhookCertFile, settings.WebhookKeyFile, settings.WebhookCaFile);
+            _ = certificates.Current ?? throw new ArgumentException($"--webhook-cert-file {settings.WebhookCertFile} holds no certificate");
+        }
+        else
+        {
+            var timings = settings.CertificateTimings ?? new SelfManagedOptions { Namespace = settings.Namespace, Hosts = [] };
+            selfManaged = new SelfManagedCertificates(
+                client,
+                timings with
+                {
+                    Namespace = settings.Namespace,
+                    SecretName = settings.WebhookSecret,
+                    Hosts = settings.Hosts(),
+                    WebhookConfigurations = settings.WebhookConfigurations.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                },
+                startupLogs.CreateLogger("certificates"));
+            certificates = selfManaged;
+        }
+
+        var listen = new Uri(settings.Listen);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(
+            System.Net.IPAddress.Parse(listen.Host), listen.Port,
+            endpoint => endpoint.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificateSelector = (_, _) => certificates.Current })));
+
         builder.Services.AddSingleton(client);
-        builder.Services.AddSingleton(services => new OperatorRuntime(client, output, services.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(certificates);
+        builder.Services.AddSingleton(services => new OperatorRuntime(
+            client, output, services.GetRequiredService<ILoggerFactory>(), operatorNamespace: settings.Namespace, enabledByDefault: settings.EnableAgentMetrics));
         builder.Services.AddSingleton(services => new LeaderElector(
             client, settings.Namespace, "agent-metrics-operator", settings.Identity, logger: services.GetRequiredService<ILogger<LeaderElector>>()));
-        builder.Services.AddHostedService<OperatorService>();
+        builder.Services.AddHostedService(services => new OperatorService(
+            services.GetRequiredService<OperatorRuntime>(), services.GetRequiredService<LeaderElector>(), selfManaged));
         builder.Services.AddSingleton(new MeterTextExporter([RuntimeMetrics.MeterName, StreamMetrics.MeterName], "agentmetrics_"));
 
         var app = builder.Build();
         var runtime = app.Services.GetRequiredService<OperatorRuntime>();
         app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", () => runtime.Definitions.HasSynced && runtime.Thresholds.HasSynced && runtime.Pods.HasSynced
+        app.MapGet("/readyz", () => runtime.HasSynced
             ? Results.Text("ok")
             : Results.Text("informers are not synced yet", statusCode: 503));
         var exporter = app.Services.GetRequiredService<MeterTextExporter>();
         app.MapGet("/metrics", () => Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapValidationWebhooks(runtime);
+        app.MapInjectionWebhook(new InjectionContext
+        {
+            Sidecar = sidecar,
+            Feature = runtime.Feature,
+            ExcludedNamespaces = new HashSet<string>(
+                ["kube-system", "kube-public", settings.Namespace,
+                 .. settings.ExcludedNamespaces.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]),
+            OperatorCa = () => certificates.CaBundle,
+            NativeSidecar = settings.NativeSidecar switch
+            {
+                "true" => true,
+                "false" => false,
+                _ => SupportsNativeSidecar(client, startup),
+            },
+        });
         app.MapDefinitionStream(
             runtime.Feed, new TokenReviewer(client), settings.StreamHeartbeat,
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("definitions-stream"), app.Lifetime.ApplicationStopping);
         return app;
+    }
+
+    /// <summary>Sidecar init containers (restartPolicy: Always) run on API servers from 1.29; before, they would be refused.</summary>
+    private static bool SupportsNativeSidecar(KubernetesClient client, ILogger logger)
+    {
+        try
+        {
+            var version = client.ServerVersionAsync().WaitAsync(TimeSpan.FromSeconds(15)).GetAwaiter().GetResult();
+            var native = version >= new Version(1, 29);
+            logger.LogInformation(
+                "the API server is {Version}: the sidecar is injected as {Shape}", version, native ? "a sidecar init container" : "an ordinary container");
+            return native;
+        }
+        catch (Exception e) when (e is KubernetesApiException or HttpRequestException or TimeoutException)
+        {
+            logger.LogWarning("the API server's version is unknown ({Error}): the sidecar is injected as an ordinary container", e.Message);
+            return false;
+        }
     }
 
     /// <summary>Reads settings from the command line and the environment.</summary>
@@ -55,36 +123,73 @@ public static class OperatorApp
     {
         var configuration = new ConfigurationBuilder()
             .AddEnvironmentVariables("AGENTMETRICS_")
-            .AddCommandLine(args, new Dictionary<string, string>
-            {
-                ["--kubeconfig"] = nameof(OperatorSettings.Kubeconfig),
-                ["--namespace"] = nameof(OperatorSettings.Namespace),
-                ["--identity"] = nameof(OperatorSettings.Identity),
-                ["--output"] = nameof(OperatorSettings.Output),
-                ["--selector-labels"] = nameof(OperatorSettings.SelectorLabels),
-                ["--listen"] = nameof(OperatorSettings.Listen),
-                ["--webhook-cert-file"] = nameof(OperatorSettings.WebhookCertFile),
-                ["--webhook-key-file"] = nameof(OperatorSettings.WebhookKeyFile),
-            })
+            .AddCommandLine(args, Flags.ToDictionary(f => f.Flag, f => f.Key))
             .Build();
         var defaults = new OperatorSettings();
+        string Get(string key, string fallback) => configuration[key] is { Length: > 0 } value ? value : fallback;
+        string? Optional(string key) => configuration[key] is { Length: > 0 } value ? value : null;
+        bool Flag(string flag, string key, bool fallback) => configuration[key] is not { Length: > 0 } value ? fallback
+            : bool.TryParse(value, out var parsed) ? parsed
+            : throw new ArgumentException($"{flag} must be true or false, got \"{value}\"");
         return new OperatorSettings
         {
-            Kubeconfig = configuration[nameof(OperatorSettings.Kubeconfig)] ?? defaults.Kubeconfig,
-            Namespace = configuration[nameof(OperatorSettings.Namespace)] ?? defaults.Namespace,
-            Identity = configuration[nameof(OperatorSettings.Identity)] ?? defaults.Identity,
-            Output = configuration[nameof(OperatorSettings.Output)] ?? defaults.Output,
-            SelectorLabels = configuration[nameof(OperatorSettings.SelectorLabels)] ?? defaults.SelectorLabels,
-            Listen = configuration[nameof(OperatorSettings.Listen)] ?? defaults.Listen,
-            WebhookCertFile = configuration[nameof(OperatorSettings.WebhookCertFile)] ?? defaults.WebhookCertFile,
-            WebhookKeyFile = configuration[nameof(OperatorSettings.WebhookKeyFile)] ?? defaults.WebhookKeyFile,
+            Kubeconfig = Optional(nameof(OperatorSettings.Kubeconfig)),
+            Namespace = Get(nameof(OperatorSettings.Namespace), defaults.Namespace),
+            Identity = Get(nameof(OperatorSettings.Identity), defaults.Identity),
+            Output = Get(nameof(OperatorSettings.Output), defaults.Output),
+            SelectorLabels = Get(nameof(OperatorSettings.SelectorLabels), defaults.SelectorLabels),
+            Listen = Get(nameof(OperatorSettings.Listen), defaults.Listen),
+            WebhookCertFile = Get(nameof(OperatorSettings.WebhookCertFile), defaults.WebhookCertFile),
+            WebhookKeyFile = Get(nameof(OperatorSettings.WebhookKeyFile), defaults.WebhookKeyFile),
+            WebhookCertificates = Get(nameof(OperatorSettings.WebhookCertificates), defaults.WebhookCertificates),
+            WebhookCaFile = Optional(nameof(OperatorSettings.WebhookCaFile)),
+            WebhookSecret = Get(nameof(OperatorSettings.WebhookSecret), defaults.WebhookSecret),
+            WebhookHosts = Optional(nameof(OperatorSettings.WebhookHosts)),
+            WebhookConfigurations = Get(nameof(OperatorSettings.WebhookConfigurations), defaults.WebhookConfigurations),
+            EnableAgentMetrics = Flag("--enable-agent-metrics", nameof(OperatorSettings.EnableAgentMetrics), defaults.EnableAgentMetrics),
+            ExcludedNamespaces = Get(nameof(OperatorSettings.ExcludedNamespaces), defaults.ExcludedNamespaces),
+            SidecarImage = Get(nameof(OperatorSettings.SidecarImage), defaults.SidecarImage),
+            SidecarResources = Get(nameof(OperatorSettings.SidecarResources), defaults.SidecarResources),
+            SidecarMode = Get(nameof(OperatorSettings.SidecarMode), defaults.SidecarMode),
+            RemoteWriteUrl = Optional(nameof(OperatorSettings.RemoteWriteUrl)),
+            SidecarOperatorUrl = Optional(nameof(OperatorSettings.SidecarOperatorUrl)),
+            NativeSidecar = Get(nameof(OperatorSettings.NativeSidecar), defaults.NativeSidecar),
         };
     }
+
+    /// <summary>Every command-line flag and the setting it fills; AGENTMETRICS_&lt;SETTING&gt; in the environment works too.</summary>
+    private static readonly (string Flag, string Key)[] Flags =
+    [
+        ("--kubeconfig", nameof(OperatorSettings.Kubeconfig)),
+        ("--namespace", nameof(OperatorSettings.Namespace)),
+        ("--identity", nameof(OperatorSettings.Identity)),
+        ("--output", nameof(OperatorSettings.Output)),
+        ("--selector-labels", nameof(OperatorSettings.SelectorLabels)),
+        ("--listen", nameof(OperatorSettings.Listen)),
+        ("--webhook-cert-file", nameof(OperatorSettings.WebhookCertFile)),
+        ("--webhook-key-file", nameof(OperatorSettings.WebhookKeyFile)),
+        ("--webhook-certificates", nameof(OperatorSettings.WebhookCertificates)),
+        ("--webhook-ca-file", nameof(OperatorSettings.WebhookCaFile)),
+        ("--webhook-secret", nameof(OperatorSettings.WebhookSecret)),
+        ("--webhook-hosts", nameof(OperatorSettings.WebhookHosts)),
+        ("--webhook-configurations", nameof(OperatorSettings.WebhookConfigurations)),
+        ("--enable-agent-metrics", nameof(OperatorSettings.EnableAgentMetrics)),
+        ("--excluded-namespaces", nameof(OperatorSettings.ExcludedNamespaces)),
+        ("--sidecar-image", nameof(OperatorSettings.SidecarImage)),
+        ("--sidecar-resources", nameof(OperatorSettings.SidecarResources)),
+        ("--sidecar-mode", nameof(OperatorSettings.SidecarMode)),
+        ("--remote-write-url", nameof(OperatorSettings.RemoteWriteUrl)),
+        ("--sidecar-operator-url", nameof(OperatorSettings.SidecarOperatorUrl)),
+        ("--native-sidecar", nameof(OperatorSettings.NativeSidecar)),
+    ];
 }
 
-/// <summary>Runs the informers for the process's lifetime and the controllers while this replica leads.</summary>
-internal sealed class OperatorService(OperatorRuntime runtime, LeaderElector elector) : BackgroundService
+/// <summary>Runs the informers and certificates for the process's lifetime and the controllers while this replica leads.</summary>
+internal sealed class OperatorService(OperatorRuntime runtime, LeaderElector elector, SelfManagedCertificates? certificates) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(runtime.RunInformersAsync(stoppingToken), elector.RunAsync(runtime.RunControllersAsync, stoppingToken));
+        Task.WhenAll(
+            runtime.RunInformersAsync(stoppingToken),
+            elector.RunAsync(runtime.RunControllersAsync, stoppingToken),
+            certificates?.RunAsync(stoppingToken) ?? Task.CompletedTask);
 }

@@ -2,6 +2,7 @@ using AgentMetrics.Api.V1Alpha1;
 using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Models;
 using AgentMetrics.Kubernetes.Runtime;
+using AgentMetrics.Operator.Injection;
 using AgentMetrics.Operator.Reconcilers;
 using AgentMetrics.Operator.Streaming;
 using AgentMetrics.Rendering;
@@ -16,12 +17,23 @@ namespace AgentMetrics.Operator;
 public sealed class OperatorRuntime : IDisposable
 {
     private readonly List<Func<CancellationToken, Task>> _informers = [];
+    private readonly Informer<KubernetesObject> _configMaps;
 
-    /// <summary>Builds the informers and controllers; nothing runs until asked.</summary>
-    public OperatorRuntime(KubernetesClient client, OutputOptions output, ILoggerFactory? logging = null, TimeProvider? clock = null)
+    /// <summary>
+    /// Builds the informers and controllers; nothing runs until asked. The flag's ConfigMap is read in
+    /// operatorNamespace, and enabledByDefault is the flag while the ConfigMap does not say.
+    /// </summary>
+    public OperatorRuntime(
+        KubernetesClient client, OutputOptions output, ILoggerFactory? logging = null, TimeProvider? clock = null,
+        string operatorNamespace = "agent-metrics-system", bool enabledByDefault = true)
     {
         var logs = logging ?? NullLoggerFactory.Instance;
         var time = clock ?? TimeProvider.System;
+        var configMaps = Informer(new Informer<KubernetesObject>(
+            client, ResourceType.ConfigMaps, KubernetesJsonContext.Default.KubernetesObject, new InformerOptions { Namespace = operatorNamespace },
+            logs.CreateLogger("informer.operator-configmaps")));
+        Feature = new FeatureGate(configMaps, operatorNamespace, enabledByDefault, logs.CreateLogger("feature-gate"));
+        _configMaps = configMaps;
         Definitions = Informer(new Informer<AgentMetricDefinition>(client, AgentMetricDefinition.Type, ApiJsonContext.Default.AgentMetricDefinition, logger: logs.CreateLogger("informer.agentmetricdefinitions")));
         Thresholds = Informer(new Informer<AlertThreshold>(client, AlertThreshold.Type, ApiJsonContext.Default.AlertThreshold, logger: logs.CreateLogger("informer.alertthresholds")));
         Pods = Informer(new Informer<KubernetesObject>(client, ResourceType.Pods, KubernetesJsonContext.Default.KubernetesObject, logger: logs.CreateLogger("informer.pods")));
@@ -35,9 +47,10 @@ public sealed class OperatorRuntime : IDisposable
         Feed = new DefinitionFeed(Definitions, Pods);
 
         var writer = new OutputWriter(client, output);
-        var status = new StatusWriter(client, new EventRecorder(client, "agent-metrics-operator", logs.CreateLogger("events")));
-        var definitionReconciler = new DefinitionReconciler(Definitions, Pods, writer, status, time);
-        var thresholdReconciler = new ThresholdReconciler(Thresholds, Definitions, writer, status, time);
+        var events = new EventRecorder(client, "agent-metrics-operator", logs.CreateLogger("events"));
+        var status = new StatusWriter(client, events);
+        var definitionReconciler = new DefinitionReconciler(Definitions, Pods, writer, status, Feature, time);
+        var thresholdReconciler = new ThresholdReconciler(Thresholds, Definitions, writer, status, Feature, time);
 
         DefinitionController = new Controller<AgentMetricDefinition>(
                 "agentmetricdefinition", Definitions, definitionReconciler.ReconcileAsync, logger: logs.CreateLogger("controller.agentmetricdefinition"))
@@ -52,6 +65,40 @@ public sealed class OperatorRuntime : IDisposable
             .Watches(Definitions, change => Controller<AgentMetricDefinition>.IsRealChange(change.Old, change.Object)
                 ? InNamespace(Thresholds, change.Object.Metadata.Namespace)
                 : []);
+        PodController = new Controller<KubernetesObject>(
+            "pod", Pods, new SkippedInjectionReporter(Pods, events).ReconcileAsync, logger: logs.CreateLogger("controller.pod"));
+
+        // A flip of the flag concerns every object: requeue them all, so each status says so within a moment.
+        Feature.Changed += _ =>
+        {
+            foreach (var definition in Definitions.Cache.List())
+            {
+                DefinitionController.Queue.Add(definition.Key());
+            }
+
+            foreach (var threshold in Thresholds.Cache.List())
+            {
+                ThresholdController.Queue.Add(threshold.Key());
+            }
+        };
+    }
+
+    /// <summary>The flag enable-agent-metrics.</summary>
+    public FeatureGate Feature { get; }
+
+    /// <summary>Reports pods the injection had to skip, as Events on them.</summary>
+    public Controller<KubernetesObject> PodController { get; }
+
+    /// <summary>True once every informer has listed.</summary>
+    public bool HasSynced => Definitions.HasSynced && Thresholds.HasSynced && Pods.HasSynced && _configMaps.HasSynced;
+
+    /// <summary>Waits until every informer has listed, then reads the flag once.</summary>
+    public async Task WaitForSyncAsync(CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(
+            Definitions.WaitForSyncAsync(cancellationToken), Thresholds.WaitForSyncAsync(cancellationToken),
+            Pods.WaitForSyncAsync(cancellationToken), _configMaps.WaitForSyncAsync(cancellationToken));
+        Feature.Refresh();
     }
 
     public Informer<AgentMetricDefinition> Definitions { get; }
@@ -73,13 +120,15 @@ public sealed class OperatorRuntime : IDisposable
 
     /// <summary>Runs the controllers until cancelled (the leader's work).</summary>
     public Task RunControllersAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(DefinitionController.RunAsync(cancellationToken), ThresholdController.RunAsync(cancellationToken));
+        Task.WhenAll(
+            DefinitionController.RunAsync(cancellationToken), ThresholdController.RunAsync(cancellationToken), PodController.RunAsync(cancellationToken));
 
     /// <inheritdoc />
     public void Dispose()
     {
         DefinitionController.Dispose();
         ThresholdController.Dispose();
+        PodController.Dispose();
     }
 
     private Informer<T> Informer<T>(Informer<T> informer)

@@ -1,3 +1,5 @@
+using AgentMetrics.Operator.Certificates;
+using AgentMetrics.Operator.Injection;
 using AgentMetrics.Rendering;
 
 namespace AgentMetrics.Operator;
@@ -26,6 +28,88 @@ public sealed record OperatorSettings
     public string WebhookCertFile { get; init; } = "/etc/agent-metrics/webhook/tls.crt";
 
     public string WebhookKeyFile { get; init; } = "/etc/agent-metrics/webhook/tls.key";
+
+    /// <summary>self: the operator keeps its own CA and certificate in a Secret; files: read them from the files above (cert-manager).</summary>
+    public string WebhookCertificates { get; init; } = "self";
+
+    /// <summary>In files mode, the CA bundle that signs the certificate (cert-manager's ca.crt), given to injected sidecars.</summary>
+    public string? WebhookCaFile { get; init; }
+
+    /// <summary>In self mode, the Secret (in <see cref="Namespace"/>) holding the CA and the serving certificate.</summary>
+    public string WebhookSecret { get; init; } = "agent-metrics-webhook-tls";
+
+    /// <summary>In self mode, the names the serving certificate is for; empty: the Service agent-metrics-operator's DNS names.</summary>
+    public string? WebhookHosts { get; init; }
+
+    /// <summary>In self mode, the webhook configurations (mutating and validating, by name) whose caBundle is kept current.</summary>
+    public string WebhookConfigurations { get; init; } = "agent-metrics";
+
+    /// <summary>The flag's value while the ConfigMap agent-metrics-config does not set it.</summary>
+    public bool EnableAgentMetrics { get; init; } = true;
+
+    /// <summary>Namespaces never injected besides kube-system, kube-public and the operator's own, comma-separated.</summary>
+    public string ExcludedNamespaces { get; init; } = "";
+
+    public string SidecarImage { get; init; } = new SidecarOptions().Image;
+
+    /// <summary>The sidecar's requests and limits as requests.cpu=20m,requests.memory=64Mi,limits.memory=192Mi.</summary>
+    public string SidecarResources { get; init; } = "requests.cpu=20m,requests.memory=64Mi,limits.memory=192Mi";
+
+    /// <summary>How injected sidecars deliver: scrape or push.</summary>
+    public string SidecarMode { get; init; } = "scrape";
+
+    /// <summary>The remote-write endpoint injected sidecars push to in push mode.</summary>
+    public string? RemoteWriteUrl { get; init; }
+
+    /// <summary>Where injected sidecars reach the definitions stream; empty: the Service agent-metrics-operator.</summary>
+    public string? SidecarOperatorUrl { get; init; }
+
+    /// <summary>auto (by the API server's version), true or false: inject the sidecar as a sidecar init container.</summary>
+    public string NativeSidecar { get; init; } = "auto";
+
+    /// <summary>Timings of the self-managed certificates; shorter only in tests.</summary>
+    internal SelfManagedOptions? CertificateTimings { get; init; }
+
+    /// <summary>The Service's DNS names, which the self-managed certificate is for unless told otherwise.</summary>
+    public IReadOnlyList<string> Hosts() =>
+        WebhookHosts is { Length: > 0 } hosts
+            ? hosts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : [$"agent-metrics-operator.{Namespace}.svc", $"agent-metrics-operator.{Namespace}.svc.cluster.local"];
+
+    /// <summary>What the injection puts into pods, from these settings.</summary>
+    public SidecarOptions ToSidecarOptions()
+    {
+        if (SidecarMode is not ("scrape" or "push"))
+        {
+            throw new ArgumentException($"--sidecar-mode must be scrape or push, got \"{SidecarMode}\"");
+        }
+
+        if (SidecarMode == "push" && !Uri.TryCreate(RemoteWriteUrl, UriKind.Absolute, out _))
+        {
+            throw new ArgumentException("--remote-write-url must be an absolute http(s) address when --sidecar-mode is push");
+        }
+
+        if (WebhookCertificates is not ("self" or "files"))
+        {
+            throw new ArgumentException($"--webhook-certificates must be self or files, got \"{WebhookCertificates}\"");
+        }
+
+        if (NativeSidecar is not ("auto" or "true" or "false"))
+        {
+            throw new ArgumentException($"--native-sidecar must be auto, true or false, got \"{NativeSidecar}\"");
+        }
+
+        var (requests, limits) = SidecarOptions.ParseResources(SidecarResources);
+        return new SidecarOptions
+        {
+            Image = SidecarImage,
+            Requests = requests,
+            Limits = limits,
+            Mode = SidecarMode,
+            RemoteWriteUrl = RemoteWriteUrl,
+            OperatorUrl = SidecarOperatorUrl is { Length: > 0 } url ? url : $"https://agent-metrics-operator.{Namespace}.svc:443",
+        };
+    }
 
     /// <summary>How long a definitions stream may be quiet before a heartbeat; shorter only in tests.</summary>
     internal TimeSpan StreamHeartbeat { get; init; } = Api.Streaming.DefinitionStream.HeartbeatInterval;

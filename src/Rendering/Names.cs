@@ -26,6 +26,33 @@ public static class Names
     /// <summary>The label the sidecar injection puts on every injected pod.</summary>
     public const string InjectedLabel = "agentmetrics.io/injected";
 
+    /// <summary>On a namespace, <c>enabled</c> opts its pods in; on a pod, <c>disabled</c> opts it out.</summary>
+    public const string InjectLabel = "agentmetrics.io/inject";
+
+    /// <summary>A pod annotation that opts the pod out when it is <c>disabled</c> or <c>false</c>.</summary>
+    public const string InjectAnnotation = "agentmetrics.io/inject";
+
+    /// <summary>What the injection did to a pod: <c>injected</c> or <c>skipped</c>; a pod carrying it is never injected again.</summary>
+    public const string InjectionStatusAnnotation = "agentmetrics.io/injection";
+
+    /// <summary>Why the injection skipped a pod, for people and for the Event the operator records.</summary>
+    public const string InjectionMessageAnnotation = "agentmetrics.io/injection-message";
+
+    /// <summary>The injected sidecar container.</summary>
+    public const string SidecarContainer = "agent-metrics-sidecar";
+
+    /// <summary>The injected volume holding the sidecar's service-account token for the definitions stream.</summary>
+    public const string SidecarTokenVolume = "agent-metrics-token";
+
+    /// <summary>The injected scratch volume: the sidecar's root filesystem is read-only.</summary>
+    public const string SidecarTmpVolume = "agent-metrics-tmp";
+
+    /// <summary>The ConfigMap, in the operator's namespace, holding the feature flag.</summary>
+    public const string FlagConfigMap = "agent-metrics-config";
+
+    /// <summary>The feature flag's key in <see cref="FlagConfigMap"/>.</summary>
+    public const string FeatureFlag = "enable-agent-metrics";
+
     /// <summary>The rules object of a definition or threshold.</summary>
     public static string RulesObject(string ownerKind, string ownerName) =>
         Truncate($"agentmetrics-{(ownerKind == "AlertThreshold" ? "threshold" : "definition")}-{ownerName}");

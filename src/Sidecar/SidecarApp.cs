@@ -55,7 +55,7 @@ public static class SidecarApp
         if (settings.OperatorUrl is { } operatorUrl)
         {
             builder.Services.AddHostedService(services => new DefinitionsClient(
-                OperatorClient(settings.OperatorCaFile), new Uri(operatorUrl.TrimEnd('/') + "/"), settings.Namespace, settings.Pod,
+                OperatorClient(settings.OperatorCaFile, settings.OperatorCa), new Uri(operatorUrl.TrimEnd('/') + "/"), settings.Namespace, settings.Pod,
                 settings.TokenFile, custom, registry, services.GetRequiredService<ILogger<DefinitionsClient>>()));
         }
 
@@ -80,13 +80,22 @@ public static class SidecarApp
         return app;
     }
 
-    private static HttpClient OperatorClient(string? caFile)
+    private static HttpClient OperatorClient(string? caFile, string? caPem)
     {
         var handler = new SocketsHttpHandler();
-        if (caFile is not null)
+        if (caFile is not null || caPem is not null)
         {
             var trusted = new X509Certificate2Collection();
-            trusted.ImportFromPemFile(caFile);
+            if (caFile is not null)
+            {
+                trusted.ImportFromPemFile(caFile);
+            }
+
+            if (caPem is not null)
+            {
+                trusted.ImportFromPem(caPem);
+            }
+
             handler.SslOptions = new SslClientAuthenticationOptions
             {
                 RemoteCertificateValidationCallback = (_, certificate, _, errors) =>

@@ -34,6 +34,7 @@ public sealed record SidecarSettings
         ("--max-body-bytes", "MaxBodyBytes", "largest request body the API takes (default 4194304)"),
         ("--operator-url", "OperatorUrl", "the operator's HTTPS base address for the definitions stream; empty: built-in metrics only"),
         ("--operator-ca-file", "OperatorCaFile", "CA bundle that signs the operator's serving certificate"),
+        ("--operator-ca", "OperatorCa", "the same CA bundle as PEM text (the injection sets AGENTMETRICS_OPERATOR_CA)"),
         ("--token-file", "TokenFile", "the pod's service-account token (default /var/run/secrets/kubernetes.io/serviceaccount/token)"),
         ("--promote-resource-attributes", "PromoteResourceAttributes", "OTLP resource attributes that become labels, comma-separated"),
     ];
@@ -69,6 +70,9 @@ public sealed record SidecarSettings
     public string? OperatorUrl { get; init; }
 
     public string? OperatorCaFile { get; init; }
+
+    /// <summary>The operator's CA bundle as PEM text, for when no file holds it.</summary>
+    public string? OperatorCa { get; init; }
 
     public string TokenFile { get; init; } = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
@@ -137,6 +141,7 @@ public sealed record SidecarSettings
             MaxBodyBytes = Count("--max-body-bytes", Get("MaxBodyBytes")) ?? defaults.MaxBodyBytes,
             OperatorUrl = Get("OperatorUrl"),
             OperatorCaFile = Get("OperatorCaFile"),
+            OperatorCa = Get("OperatorCa"),
             TokenFile = Get("TokenFile") ?? defaults.TokenFile,
             PromoteResourceAttributes = Get("PromoteResourceAttributes") is { } promoted
                 ? promoted.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -148,6 +153,24 @@ public sealed record SidecarSettings
 
     private void Check()
     {
+        if (OperatorCa is not null)
+        {
+            var authorities = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+            try
+            {
+                authorities.ImportFromPem(OperatorCa);
+            }
+            catch (System.Security.Cryptography.CryptographicException e)
+            {
+                throw new ArgumentException($"--operator-ca must hold PEM certificates: {e.Message}");
+            }
+
+            if (authorities.Count == 0)
+            {
+                throw new ArgumentException("--operator-ca must hold at least one PEM certificate");
+            }
+        }
+
         if (Mode is not ("scrape" or "push"))
         {
             throw new ArgumentException($"--mode must be scrape or push, got \"{Mode}\"");

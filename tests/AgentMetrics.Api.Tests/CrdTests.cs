@@ -80,15 +80,15 @@ public sealed class CrdTests
         await plane.Kubectl.RunAsync("apply", "-n", ns.Name, "-f", RepoPaths.Combine("config", "samples", "agentmetricdefinition-histogram-event.yaml"));
         await plane.Kubectl.RunAsync(
             "patch", "agentmetricdefinition", "refund-amount", "-n", ns.Name, "--subresource=status", "--type=merge", "-p",
-            """{"status":{"matchedAgents":3,"seriesEstimate":600,"conditions":[{"type":"Ready","status":"True","reason":"Collecting","message":"3 agents","lastTransitionTime":"2026-11-21T10:00:00Z"}]}}""");
+            """{"status":{"matchedAgents":3,"injectedAgents":2,"seriesEstimate":600,"conditions":[{"type":"Ready","status":"True","reason":"Collecting","message":"3 agents","lastTransitionTime":"2026-11-21T10:00:00Z"}]}}""");
 
         var table = await plane.Kubectl.RunAsync("get", "agentmetrics", "-n", ns.Name);
 
         var lines = table.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["NAME", "READY", "REASON", "METRIC", "TYPE", "AGENTS", "SERIES", "AGE"], lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["NAME", "READY", "REASON", "METRIC", "TYPE", "AGENTS", "INJECTED", "SERIES", "AGE"], lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal(
-            ["agentmetricdefinition.agentmetrics.io/refund-amount", "True", "Collecting", "refund_amount_dollars", "histogram", "3", "600"],
-            lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[..7]);
+            ["agentmetricdefinition.agentmetrics.io/refund-amount", "True", "Collecting", "refund_amount_dollars", "histogram", "3", "2", "600"],
+            lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[..8]);
         Assert.Contains("refund-amount", await plane.Kubectl.RunAsync("get", "amd", "-n", ns.Name, "-o", "name"), StringComparison.Ordinal);
     }
 

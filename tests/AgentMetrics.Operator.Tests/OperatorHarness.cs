@@ -1,5 +1,8 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Config;
+using AgentMetrics.Operator.Certificates;
 using AgentMetrics.Rendering;
 using AgentMetrics.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +21,8 @@ internal sealed class OperatorHarness : IAsyncDisposable
     private readonly Func<Task> _stop;
     private readonly Uri? _url;
     private bool _disposed;
+
+    private IServingCertificates? _certificates;
 
     private OperatorHarness(ControlPlane plane, KubernetesClient client, OperatorRuntime runtime, Uri? url, Func<Task> stop)
     {
@@ -64,7 +69,9 @@ internal sealed class OperatorHarness : IAsyncDisposable
     /// Serves the whole app on a loopback port with a certificate from the plane's CA, and waits until
     /// it is ready. It leads in <paramref name="leaseNamespace"/>, so each test's operator leads at once.
     /// </summary>
-    public static async Task<OperatorHarness> ServeAsync(ControlPlane plane, string leaseNamespace, TimeSpan? streamHeartbeat = null, Uri? url = null)
+    public static async Task<OperatorHarness> ServeAsync(
+        ControlPlane plane, string leaseNamespace, TimeSpan? streamHeartbeat = null, Uri? url = null,
+        Func<OperatorSettings, OperatorSettings>? configure = null)
     {
         await plane.InstallPrometheusOperatorCrdsAsync();
         var directory = ProcessRegistry.Current.CreateDirectory("operator");
@@ -79,10 +86,12 @@ internal sealed class OperatorHarness : IAsyncDisposable
             Namespace = leaseNamespace,
             Identity = "test",
             Listen = url.ToString(),
+            WebhookCertificates = "files",
             WebhookCertFile = Path.Combine(directory, "tls.crt"),
             WebhookKeyFile = Path.Combine(directory, "tls.key"),
             StreamHeartbeat = streamHeartbeat ?? Api.Streaming.DefinitionStream.HeartbeatInterval,
         };
+        settings = configure?.Invoke(settings) ?? settings;
         var appClient = new KubernetesClient(Kubeconfig.Load(plane.KubeconfigPath));
         var app = OperatorApp.Build(settings, appClient);
         await app.StartAsync();
@@ -92,15 +101,35 @@ internal sealed class OperatorHarness : IAsyncDisposable
             await app.StopAsync();
             await app.DisposeAsync();
             appClient.Dispose();
-        });
+        })
+        {
+            _certificates = app.Services.GetRequiredService<IServingCertificates>(),
+        };
         using var http = harness.CreateHttpClient();
         await Eventually.UntilAsync(
             async () => (await http.GetAsync(new Uri(url, "/readyz"))).IsSuccessStatusCode, Patience, "the operator to be ready");
         return harness;
     }
 
-    /// <summary>An HTTP client that trusts the app's serving certificate.</summary>
-    public HttpClient CreateHttpClient() => new(Plane.Pki.CreateTrustingHandler());
+    /// <summary>The app's serving certificates: files from the plane's CA, or its own CA in self mode.</summary>
+    public IServingCertificates Certificates => _certificates ?? throw new InvalidOperationException("this harness serves no HTTPS");
+
+    /// <summary>An HTTP client that trusts the app's serving certificate, whichever CA signs it now.</summary>
+    public HttpClient CreateHttpClient()
+    {
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+        {
+            var authorities = new X509Certificate2Collection(Plane.Pki.CaCertificate);
+            if (_certificates?.CaBundle is { } bundle)
+            {
+                authorities.ImportFromPem(bundle);
+            }
+
+            return errors == SslPolicyErrors.None || Kubernetes.Client.CertificateTrust.TrustedBy(authorities, certificate, errors);
+        };
+        return new HttpClient(handler);
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -30,7 +30,7 @@ public sealed class KubeControllerManager : LocalServer
         $"--kubeconfig={_kubeconfig}",
         $"--authentication-kubeconfig={_kubeconfig}",
         $"--authorization-kubeconfig={_kubeconfig}",
-        "--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token",
+        "--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,deployment,replicaset",
         $"--service-account-private-key-file={_apiServer.ServiceAccountKeyFile}",
         $"--root-ca-file={_apiServer.CaFile}",
         "--bind-address=127.0.0.1",

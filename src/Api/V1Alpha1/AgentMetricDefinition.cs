@@ -93,5 +93,8 @@ public sealed class AgentMetricDefinitionStatus
 
     public int? MatchedAgents { get; set; }
 
+    /// <summary>How many of the matched agent pods carry the metrics sidecar.</summary>
+    public int? InjectedAgents { get; set; }
+
     public long? SeriesEstimate { get; set; }
 }

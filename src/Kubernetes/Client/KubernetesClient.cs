@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using AgentMetrics.Kubernetes.Config;
 using AgentMetrics.Kubernetes.Models;
@@ -61,6 +62,17 @@ public sealed class KubernetesClient : IDisposable
     public Task<T> GetAsync<T>(
         ResourceType type, string? @namespace, string name, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default) =>
         SendForObjectAsync(HttpMethod.Get, type.Path(@namespace, name), null, null, typeInfo, idempotent: true, cancellationToken);
+
+    /// <summary>GET any path of the API server, such as /version.</summary>
+    public Task<T> GetPathAsync<T>(string path, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default) =>
+        SendForObjectAsync(HttpMethod.Get, path, null, null, typeInfo, idempotent: true, cancellationToken);
+
+    /// <summary>The API server's major and minor version, from /version ("1" and "29+" become 1.29).</summary>
+    public async Task<Version> ServerVersionAsync(CancellationToken cancellationToken = default)
+    {
+        var info = await GetPathAsync("/version", KubernetesJsonContext.Default.JsonObject, cancellationToken);
+        return new Version(LeadingNumber(info["major"]), LeadingNumber(info["minor"]));
+    }
 
     /// <summary>GET one object, or null when it does not exist.</summary>
     public async Task<T?> TryGetAsync<T>(
@@ -125,11 +137,13 @@ public sealed class KubernetesClient : IDisposable
         return new ObjectList<T>(all, version, null);
     }
 
-    /// <summary>POST a new object.</summary>
+    /// <summary>POST a new object; with <paramref name="dryRun"/> the server admits and returns it without storing it.</summary>
     public Task<T> CreateAsync<T>(
-        ResourceType type, string? @namespace, T obj, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default) =>
+        ResourceType type, string? @namespace, T obj, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default,
+        bool dryRun = false) =>
         SendForObjectAsync(
-            HttpMethod.Post, type.Path(@namespace), Json(obj, typeInfo), null, typeInfo, idempotent: false, cancellationToken);
+            HttpMethod.Post, type.Path(@namespace), Json(obj, typeInfo), dryRun ? "?dryRun=All" : null, typeInfo, idempotent: false,
+            cancellationToken);
 
     /// <summary>PUT an object (or its subresource); the server refuses it with 409 if its resourceVersion is stale.</summary>
     public Task<T> ReplaceAsync<T>(
@@ -228,6 +242,18 @@ public sealed class KubernetesClient : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
+
+    private static int LeadingNumber(JsonNode? node)
+    {
+        var text = node?.GetValue<string>() ?? "";
+        var end = 0;
+        while (end < text.Length && char.IsAsciiDigit(text[end]))
+        {
+            end++;
+        }
+
+        return end == 0 ? 0 : int.Parse(text.AsSpan(0, end), System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     internal static WatchEvent<T> ParseWatchLine<T>(string line, JsonTypeInfo<T> typeInfo)
     {

@@ -6,6 +6,11 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
     public static readonly ResourceType Pods = new("", "v1", "pods", "Pod");
     public static readonly ResourceType ConfigMaps = new("", "v1", "configmaps", "ConfigMap");
     public static readonly ResourceType Events = new("", "v1", "events", "Event");
+    public static readonly ResourceType Secrets = new("", "v1", "secrets", "Secret");
+    public static readonly ResourceType MutatingWebhookConfigurations = new(
+        "admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", Namespaced: false);
+    public static readonly ResourceType ValidatingWebhookConfigurations = new(
+        "admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", Namespaced: false);
     public static readonly ResourceType Namespaces = new("", "v1", "namespaces", "Namespace", Namespaced: false);
     public static readonly ResourceType Leases = new("coordination.k8s.io", "v1", "leases", "Lease");
     public static readonly ResourceType TokenReviews = new("authentication.k8s.io", "v1", "tokenreviews", "TokenReview", Namespaced: false);

@@ -1,8 +1,11 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using AgentMetrics.Api.V1Alpha1;
 using AgentMetrics.Api.Validation;
 using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Models;
 using AgentMetrics.Kubernetes.Runtime;
+using AgentMetrics.Rendering;
 
 namespace AgentMetrics.Operator.Reconcilers;
 
@@ -14,6 +17,17 @@ public static class Agents
         [.. pods.Cache.ListInNamespace(@namespace)
             .Where(p => p.Metadata.DeletionTimestamp is null)
             .Select(p => (p.Metadata.Name!, (IReadOnlyDictionary<string, string>)(p.Metadata.Labels ?? [])))];
+
+    /// <summary>The pods of <paramref name="namespace"/>, not being deleted, that <paramref name="selector"/> picks.</summary>
+    public static List<KubernetesObject> Selected(Informer<KubernetesObject> pods, string @namespace, LabelSelector selector) =>
+        [.. pods.Cache.ListInNamespace(@namespace)
+            .Where(p => p.Metadata.DeletionTimestamp is null && selector.Matches(p.Metadata.Labels ?? []))];
+
+    /// <summary>Whether a stored pod carries the metrics sidecar, as a container or a sidecar init container.</summary>
+    public static bool Injected(KubernetesObject pod) =>
+        new[] { "containers", "initContainers" }.Any(field =>
+            (pod.Body["spec"]?[field] as JsonArray ?? []).Any(c => c?["name"]?.GetValueKind() == JsonValueKind.String
+                && c["name"]!.GetValue<string>() == Names.SidecarContainer));
 
     /// <summary>
     /// What a definition of <paramref name="namespace"/> is validated against: every definition there and

@@ -13,6 +13,12 @@ public static class Conditions
     public const string OutputUnavailable = "OutputUnavailable";
     public const string RulesWritten = "RulesWritten";
     public const string Collecting = "Collecting";
+    public const string FeatureDisabled = "FeatureDisabled";
+
+    /// <summary>What a disabled object's condition says.</summary>
+    public static string DisabledMessage(FeatureGate feature) =>
+        $"agent metrics are switched off ({feature.Source} is false): nothing new is rendered or injected; "
+        + "what was written before and the running sidecars are left as they are";
 
     /// <summary>
     /// <paramref name="existing"/> with the condition of <paramref name="type"/> set; its

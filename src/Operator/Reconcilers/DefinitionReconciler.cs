@@ -9,7 +9,7 @@ namespace AgentMetrics.Operator.Reconcilers;
 /// <summary>Turns an AgentMetricDefinition into its recording rules and keeps its status (agents matched, series) current.</summary>
 public sealed class DefinitionReconciler(
     Informer<AgentMetricDefinition> definitions, Informer<KubernetesObject> pods, OutputWriter output, StatusWriter status,
-    TimeProvider clock)
+    FeatureGate feature, TimeProvider clock)
 {
     /// <summary>Reconciles one AgentMetricDefinition by key; safe to run any number of times.</summary>
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
@@ -29,7 +29,15 @@ public sealed class DefinitionReconciler(
             return ReconcileResult.Done;
         }
 
-        var matched = context.Pods.Count(p => definition.Spec.Selector.Matches(p.Labels));
+        var selected = Agents.Selected(pods, @namespace, definition.Spec.Selector);
+        var matched = selected.Count;
+        var injected = selected.Count(Agents.Injected);
+        if (!feature.Enabled)
+        {
+            await SetAsync(definition, false, Conditions.FeatureDisabled, Conditions.DisabledMessage(feature), (matched, injected), cancellationToken);
+            return ReconcileResult.Done;
+        }
+
         RuleGroup group;
         try
         {
@@ -37,14 +45,14 @@ public sealed class DefinitionReconciler(
         }
         catch (ArgumentException e)
         {
-            await SetAsync(definition, false, Conditions.RenderFailed, e.Message, matched, cancellationToken);
+            await SetAsync(definition, false, Conditions.RenderFailed, e.Message, (matched, injected), cancellationToken);
             return ReconcileResult.Done;
         }
 
         var child = ObjectRenderer.Rules(definition, group, output.Options);
         if (await output.ApplyAsync(child, cancellationToken) is { } unavailable)
         {
-            await SetAsync(definition, false, Conditions.OutputUnavailable, unavailable, matched, cancellationToken);
+            await SetAsync(definition, false, Conditions.OutputUnavailable, unavailable, (matched, injected), cancellationToken);
             return ReconcileResult.After(TimeSpan.FromMinutes(1));
         }
 
@@ -53,27 +61,30 @@ public sealed class DefinitionReconciler(
             await SetAsync(
                 definition, false, Conditions.NoMatchingAgents,
                 $"no pod in namespace {@namespace} matches spec.selector yet; its rules are written and collection starts when one appears",
-                0, cancellationToken);
+                (0, 0), cancellationToken);
         }
         else
         {
             await SetAsync(
                 definition, true, Conditions.Collecting,
-                $"{matched} agent pod(s) selected; {child.Kind} {child.Metadata.Name} holds {group.Rules.Count} recording rules",
-                matched, cancellationToken);
+                $"{matched} agent pod(s) selected, {injected} with the metrics sidecar; {child.Kind} {child.Metadata.Name} holds {group.Rules.Count} recording rules",
+                (matched, injected), cancellationToken);
         }
 
         return ReconcileResult.Done;
     }
 
-    private Task SetAsync(AgentMetricDefinition definition, bool ready, string reason, string message, int? matched, CancellationToken cancellationToken)
+    private Task SetAsync(
+        AgentMetricDefinition definition, bool ready, string reason, string message, (int Matched, int Injected)? agents,
+        CancellationToken cancellationToken)
     {
         var generation = definition.Metadata.Generation;
         var next = new AgentMetricDefinitionStatus
         {
             ObservedGeneration = generation,
-            MatchedAgents = matched ?? 0,
-            SeriesEstimate = (long)(matched ?? 0) * definition.Spec.SeriesLimit,
+            MatchedAgents = agents?.Matched ?? 0,
+            InjectedAgents = agents?.Injected ?? 0,
+            SeriesEstimate = (long)(agents?.Matched ?? 0) * definition.Spec.SeriesLimit,
             Conditions = Conditions.With(definition.Status?.Conditions, Conditions.Ready, ready, reason, message, generation, clock.GetUtcNow()),
         };
         return status.WriteAsync(

@@ -10,7 +10,7 @@ namespace AgentMetrics.Operator.Reconcilers;
 /// <summary>Turns an AlertThreshold into its rules object and keeps its status current.</summary>
 public sealed class ThresholdReconciler(
     Informer<AlertThreshold> thresholds, Informer<AgentMetricDefinition> definitions, OutputWriter output, StatusWriter status,
-    TimeProvider clock)
+    FeatureGate feature, TimeProvider clock)
 {
     /// <summary>Reconciles one AlertThreshold by key; safe to run any number of times.</summary>
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
@@ -28,6 +28,12 @@ public sealed class ThresholdReconciler(
         if (errors.Count > 0)
         {
             await SetAsync(threshold, false, Conditions.InvalidSpec, string.Join("; ", errors), null, cancellationToken);
+            return ReconcileResult.Done;
+        }
+
+        if (!feature.Enabled)
+        {
+            await SetAsync(threshold, false, Conditions.FeatureDisabled, Conditions.DisabledMessage(feature), null, cancellationToken);
             return ReconcileResult.Done;
         }
 

@@ -1,0 +1,173 @@
+using System.Text.Json.Nodes;
+using AgentMetrics.Kubernetes.Runtime;
+using AgentMetrics.Operator.Injection;
+using Xunit;
+
+namespace AgentMetrics.Operator.Tests;
+
+/// <summary>The injection as a pure function of the pod: what it adds, what it leaves alone, and the JSON Patch it becomes.</summary>
+public sealed class PodInjectorTests
+{
+    private static readonly SidecarOptions Options = new() { Image = "example.invalid/sidecar:1", OperatorUrl = "https://operator.example:443" };
+
+    public static TheoryData<string, string> Untouched => new()
+    {
+        { "injected before", """{"metadata":{"annotations":{"agentmetrics.io/injection":"injected"}},"spec":{"containers":[{"name":"agent"}]}}""" },
+        { "skipped before", """{"metadata":{"annotations":{"agentmetrics.io/injection":"skipped"}},"spec":{"containers":[{"name":"agent"}]}}""" },
+        { "sidecar present", """{"spec":{"containers":[{"name":"agent"},{"name":"agent-metrics-sidecar"}]}}""" },
+        { "native sidecar present", """{"spec":{"initContainers":[{"name":"agent-metrics-sidecar","restartPolicy":"Always"}],"containers":[{"name":"agent"}]}}""" },
+        { "opt-out label", """{"metadata":{"labels":{"agentmetrics.io/inject":"disabled"}},"spec":{"containers":[{"name":"agent"}]}}""" },
+        { "opt-out annotation", """{"metadata":{"annotations":{"agentmetrics.io/inject":"false"}},"spec":{"containers":[{"name":"agent"}]}}""" },
+        { "host network", """{"spec":{"hostNetwork":true,"containers":[{"name":"agent"}]}}""" },
+        { "no containers", """{"spec":{}}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Untouched))]
+    public void PodsThatAreNotItsBusinessAreLeftAsTheyCame(string why, string pod)
+    {
+        var result = PodInjector.Decide(JsonNode.Parse(pod)!.AsObject(), Options, null, nativeSidecar: false);
+        Assert.True(result.Outcome == InjectionOutcome.Untouched, why);
+        Assert.Null(result.Pod);
+    }
+
+    [Fact]
+    public void AnAgentPodGetsTheSidecarItsVolumesAndTheEndpointsInEachAgentContainer()
+    {
+        var pod = Pod();
+        var before = pod.ToJsonString();
+        var result = PodInjector.Decide(pod, Options, "CA PEM", nativeSidecar: false);
+
+        Assert.Equal(InjectionOutcome.Injected, result.Outcome);
+        Assert.Equal(before, pod.ToJsonString());
+        var injected = result.Pod!;
+        Assert.Equal("injected", (string?)injected["metadata"]!["annotations"]!["agentmetrics.io/injection"]);
+        Assert.Equal("true", (string?)injected["metadata"]!["labels"]!["agentmetrics.io/injected"]);
+        var containers = injected["spec"]!["containers"]!.AsArray();
+        Assert.Equal(["agent", "tools", "shell", "agent-metrics-sidecar"], containers.Select(c => (string?)c!["name"]));
+        Assert.Null(injected["spec"]!["initContainers"]);
+        Assert.Equal(["data", "agent-metrics-token", "agent-metrics-tmp"], injected["spec"]!["volumes"]!.AsArray().Select(v => (string?)v!["name"]));
+
+        var agent = Env(containers[0]!);
+        Assert.Equal("http://127.0.0.1:4318", agent["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        Assert.Equal("http://127.0.0.1:4318/v1/events", agent[PodInjector.EventsEndpointVariable]);
+        Assert.Equal("keep-me", agent["EXISTING"]);
+        Assert.Equal("http://collector:4318", Env(containers[1]!)["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        Assert.Equal("http://127.0.0.1:4318", Env(containers[2]!)["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
+        var sidecar = containers[3]!;
+        Assert.Equal("example.invalid/sidecar:1", (string?)sidecar["image"]);
+        Assert.Contains("--operator-url=https://operator.example:443", sidecar["args"]!.AsArray().Select(a => (string?)a));
+        var env = sidecar["env"]!.AsArray().ToDictionary(e => (string)e!["name"]!, e => e!);
+        Assert.Equal("metadata.namespace", (string?)env["AGENTMETRICS_NAMESPACE"]["valueFrom"]!["fieldRef"]!["fieldPath"]);
+        Assert.Equal("metadata.name", (string?)env["AGENTMETRICS_POD"]["valueFrom"]!["fieldRef"]!["fieldPath"]);
+        Assert.Equal("metadata.labels['app.kubernetes.io/name']", (string?)env["AGENTMETRICS_AGENT"]["valueFrom"]!["fieldRef"]!["fieldPath"]);
+        Assert.Equal("", (string?)env["AGENTMETRICS_AGENT_VERSION"]["value"]);
+        Assert.Equal("CA PEM", (string?)env["AGENTMETRICS_OPERATOR_CA"]["value"]);
+        Assert.Equal(9464, (int)sidecar["ports"]![0]!["containerPort"]!);
+        Assert.Equal("agent-metrics", (string?)sidecar["ports"]![0]!["name"]);
+    }
+
+    /// <summary>Each field of the restricted Pod Security Standard the sidecar must meet, by path in the container.</summary>
+    public static TheoryData<string, string> Restricted => new()
+    {
+        { "securityContext.runAsNonRoot", "true" },
+        { "securityContext.runAsUser", "65532" },
+        { "securityContext.allowPrivilegeEscalation", "false" },
+        { "securityContext.privileged", "false" },
+        { "securityContext.capabilities.drop", """["ALL"]""" },
+        { "securityContext.seccompProfile.type", "\"RuntimeDefault\"" },
+        { "securityContext.readOnlyRootFilesystem", "true" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Restricted))]
+    public void TheSidecarMeetsTheRestrictedProfile(string path, string expected)
+    {
+        var sidecar = PodInjector.Decide(Pod(), Options, null, nativeSidecar: false).Pod!["spec"]!["containers"]!.AsArray().Last()!;
+        var node = path.Split('.').Aggregate((JsonNode?)sidecar, (n, part) => n?[part]);
+        Assert.Equal(expected, node?.ToJsonString());
+    }
+
+    [Fact]
+    public void OnNewApiServersTheSidecarIsTheFirstInitContainerAndRestartsAlways()
+    {
+        var pod = Pod();
+        pod["spec"]!["initContainers"] = new JsonArray(new JsonObject { ["name"] = "migrate" });
+        var spec = PodInjector.Decide(pod, Options, null, nativeSidecar: true).Pod!["spec"]!;
+        Assert.Equal(["agent-metrics-sidecar", "migrate"], spec["initContainers"]!.AsArray().Select(c => (string?)c!["name"]));
+        Assert.Equal("Always", (string?)spec["initContainers"]![0]!["restartPolicy"]);
+        Assert.DoesNotContain("agent-metrics-sidecar", spec["containers"]!.AsArray().Select(c => (string?)c!["name"]));
+    }
+
+    [Theory]
+    [InlineData(4318)]
+    [InlineData(9464)]
+    public void APortCollisionAdmitsThePodUninjectedAndSaysWhy(int port)
+    {
+        var pod = Pod();
+        pod["spec"]!["containers"]![1]!["ports"] = new JsonArray(new JsonObject { ["containerPort"] = port });
+        var result = PodInjector.Decide(pod, Options, null, nativeSidecar: false);
+        Assert.Equal(InjectionOutcome.Skipped, result.Outcome);
+        Assert.Equal("skipped", (string?)result.Pod!["metadata"]!["annotations"]!["agentmetrics.io/injection"]);
+        Assert.Contains($"container tools declares port {port}", (string?)result.Pod!["metadata"]!["annotations"]!["agentmetrics.io/injection-message"]);
+        Assert.Equal(3, result.Pod["spec"]!["containers"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public void AnnotationValuesNeverBecomeStructure()
+    {
+        var plain = PodInjector.Decide(Pod(), Options, null, nativeSidecar: false).Pod!;
+        var hostile = Pod();
+        var annotations = new JsonObject
+        {
+            ["quote"] = "\"}],\"hostNetwork\":true,\"x\":[{\"",
+            ["newline"] = "a\nb: c\n- d",
+            ["json"] = """{"spec":{"containers":[{"name":"evil","image":"evil"}]}}""",
+            ["pointer"] = "/spec/containers/-",
+        };
+        hostile["metadata"]!["annotations"] = annotations.DeepClone();
+        var result = PodInjector.Decide(hostile, Options, null, nativeSidecar: false).Pod!;
+
+        Assert.True(JsonNode.DeepEquals(plain["spec"], result["spec"]));
+        foreach (var (key, value) in annotations)
+        {
+            Assert.Equal((string?)value, (string?)result["metadata"]!["annotations"]![key]);
+        }
+    }
+
+    [Fact]
+    public void ThePatchAppendsToArraysAndAddsMissingMembers()
+    {
+        var pod = Pod();
+        var patch = JsonPatch.Diff(pod, PodInjector.Decide(pod, Options, null, nativeSidecar: false).Pod);
+        var operations = patch.Select(o => $"{o!["op"]} {o["path"]}").ToList();
+        Assert.Contains("add /metadata/annotations", operations);
+        Assert.Contains("add /metadata/labels/agentmetrics.io~1injected", operations);
+        Assert.Contains("add /spec/containers/-", operations);
+        Assert.Contains("add /spec/volumes/-", operations);
+        Assert.Contains("add /spec/containers/0/env/-", operations);
+        Assert.Contains("add /spec/containers/1/env/-", operations);
+        Assert.Contains("add /spec/containers/2/env", operations);
+        Assert.DoesNotContain(operations, o => o.StartsWith("replace", StringComparison.Ordinal) || o.StartsWith("remove", StringComparison.Ordinal));
+        Assert.Empty(JsonPatch.Diff(pod, pod.DeepClone()));
+    }
+
+    private static JsonObject Pod() => JsonNode.Parse("""
+        {
+          "apiVersion": "v1", "kind": "Pod",
+          "metadata": {"generateName": "support-agent-", "labels": {"app.kubernetes.io/name": "support-agent"}},
+          "spec": {
+            "containers": [
+              {"name": "agent", "image": "example.invalid/agent:1", "env": [{"name": "EXISTING", "value": "keep-me"}]},
+              {"name": "tools", "image": "example.invalid/tools:1", "env": [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://collector:4318"}]},
+              {"name": "shell", "image": "example.invalid/shell:1"}
+            ],
+            "volumes": [{"name": "data", "emptyDir": {}}]
+          }
+        }
+        """)!.AsObject();
+
+    private static Dictionary<string, string?> Env(JsonNode container) =>
+        container["env"]!.AsArray().ToDictionary(e => (string)e!["name"]!, e => (string?)e!["value"]);
+}
