@@ -57,9 +57,38 @@ public sealed class RbacTests
             Assert.Equal("system:serviceaccount:agent-metrics-system:agent-metrics-operator", review.User?.Username);
             var denied = await plane.Kubectl.TryRunAsync(null, "--token", token, "--user", "", "get", "secrets", "-n", ns.Name);
             Assert.Contains("forbidden", denied.Stderr, StringComparison.Ordinal);
+
+            // Its own CA and certificate: the Secret created, the caBundle written into its webhook configuration.
+            await plane.Kubectl.RunWithInputAsync(
+                """
+                apiVersion: admissionregistration.k8s.io/v1
+                kind: MutatingWebhookConfiguration
+                metadata: {name: agent-metrics}
+                webhooks:
+                - name: inject.agentmetrics.io
+                  admissionReviewVersions: [v1]
+                  sideEffects: None
+                  failurePolicy: Ignore
+                  clientConfig: {url: "https://127.0.0.1:9/mutate/pods"}
+                  namespaceSelector: {matchLabels: {agentmetrics.io/rbac-test: none}}
+                  rules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}]
+                """,
+                "apply", "-f", "-");
+            var certificates = new Certificates.SelfManagedCertificates(
+                client,
+                new Certificates.SelfManagedOptions { Namespace = "agent-metrics-system", Hosts = ["agent-metrics-operator.agent-metrics-system.svc"] },
+                Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            await certificates.CheckAsync(CancellationToken.None);
+            Assert.NotNull(certificates.Current);
+            var caBundle = await plane.Kubectl.RunAsync(
+                "get", "mutatingwebhookconfiguration", "agent-metrics", "-o", "jsonpath={.webhooks[0].clientConfig.caBundle}");
+            Assert.Equal(certificates.CaBundle, System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(caBundle)));
+            await certificates.CheckAsync(CancellationToken.None);
         }
         finally
         {
+            await plane.Kubectl.TryRunAsync(null, "delete", "mutatingwebhookconfiguration", "agent-metrics");
+            await plane.Kubectl.TryRunAsync(null, "delete", "secret", "agent-metrics-webhook-tls", "-n", "agent-metrics-system");
             await stop.CancelAsync();
             await running.WaitAsync(TimeSpan.FromSeconds(15));
         }
