@@ -42,17 +42,19 @@ public class ApiTests
         Assert.Equal(1, await sidecar.ValueAsync("agent_metrics_sidecar_rejected_requests_total{namespace=\"demo\",pod=\"api-0\",agent=\"support-agent\",agent_version=\"1.4.2\",endpoint=\"events\",code=\"413\"}"));
     }
 
-    [Fact]
-    public async Task Bad_settings_exit_with_code_2_naming_the_setting()
+    [Theory]
+    [InlineData("--ingest-listen=http://0.0.0.0:4318", "--ingest-listen must be an http address on a loopback IP")]
+    [InlineData("--operator-ca=not a certificate", "--operator-ca must hold at least one PEM certificate")]
+    public async Task Bad_settings_exit_with_code_2_naming_the_setting(string setting, string expected)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "agent-metrics-sidecar.dll");
-        var info = new System.Diagnostics.ProcessStartInfo("dotnet", [dll, "--ingest-listen=http://0.0.0.0:4318"]) { RedirectStandardError = true };
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet", [dll, setting]) { RedirectStandardError = true };
         using var process = System.Diagnostics.Process.Start(info)!;
         var error = await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
 
         Assert.Equal(2, process.ExitCode);
-        Assert.Contains("--ingest-listen must be an http address on a loopback IP", error, StringComparison.Ordinal);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
     }
 
     private static async Task<string> ErrorOf(HttpResponseMessage response)
