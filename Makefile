@@ -12,7 +12,7 @@ SOLUTION := AgentMetrics.Operator.sln
 RESULTS := artifacts/test-results
 PHASE := hack/phase.sh
 
-.PHONY: help deps build format lint test golden bench-runtime bench-sidecar clean
+.PHONY: help deps build format lint test golden bench-runtime bench-sidecar bench-webhook clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ bench-runtime: deps ## Benchmark the controller runtime with 5000 objects (write
 
 bench-sidecar: deps ## Benchmark the sidecar: recording, exposition, ingestion, memory, push lag (writes bench/results/)
 	@$(PHASE) "sidecar benchmark" hack/bench-sidecar.sh 1000
+
+bench-webhook: deps ## Benchmark the injection webhook at 200 admissions/s and the flag's flip time (writes bench/results/)
+	@$(PHASE) "webhook benchmark" hack/bench-webhook.sh 200 30
 
 clean: ## Remove build output
 	@rm -rf artifacts src/*/bin src/*/obj tests/*/bin tests/*/obj bench/*/bin bench/*/obj
