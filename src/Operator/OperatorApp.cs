@@ -4,6 +4,7 @@ using AgentMetrics.Kubernetes.Runtime;
 using AgentMetrics.Operator.Certificates;
 using AgentMetrics.Operator.Injection;
 using AgentMetrics.Operator.Streaming;
+using AgentMetrics.Rendering;
 using AgentMetrics.Operator.Webhooks;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
@@ -63,7 +64,8 @@ public static class OperatorApp
         builder.Services.AddSingleton(client);
         builder.Services.AddSingleton(certificates);
         builder.Services.AddSingleton(services => new OperatorRuntime(
-            client, output, services.GetRequiredService<ILoggerFactory>(), operatorNamespace: settings.Namespace, enabledByDefault: settings.EnableAgentMetrics));
+            client, output, services.GetRequiredService<ILoggerFactory>(), operatorNamespace: settings.Namespace, enabledByDefault: settings.EnableAgentMetrics,
+            dashboards: new DashboardOptions { Folder = settings.DashboardFolder, FolderAnnotation = settings.DashboardFolderAnnotation }));
         builder.Services.AddSingleton(services => new LeaderElector(
             client, settings.Namespace, "agent-metrics-operator", settings.Identity, logger: services.GetRequiredService<ILogger<LeaderElector>>()));
         builder.Services.AddHostedService(services => new OperatorService(
@@ -154,6 +156,8 @@ public static class OperatorApp
             RemoteWriteUrl = Optional(nameof(OperatorSettings.RemoteWriteUrl)),
             SidecarOperatorUrl = Optional(nameof(OperatorSettings.SidecarOperatorUrl)),
             NativeSidecar = Get(nameof(OperatorSettings.NativeSidecar), defaults.NativeSidecar),
+            DashboardFolder = Get(nameof(OperatorSettings.DashboardFolder), defaults.DashboardFolder),
+            DashboardFolderAnnotation = Get(nameof(OperatorSettings.DashboardFolderAnnotation), defaults.DashboardFolderAnnotation),
         };
     }
 
@@ -181,6 +185,8 @@ public static class OperatorApp
         ("--remote-write-url", nameof(OperatorSettings.RemoteWriteUrl)),
         ("--sidecar-operator-url", nameof(OperatorSettings.SidecarOperatorUrl)),
         ("--native-sidecar", nameof(OperatorSettings.NativeSidecar)),
+        ("--dashboard-folder", nameof(OperatorSettings.DashboardFolder)),
+        ("--dashboard-folder-annotation", nameof(OperatorSettings.DashboardFolderAnnotation)),
     ];
 }
 

@@ -25,7 +25,7 @@ public sealed class OperatorRuntime : IDisposable
     /// </summary>
     public OperatorRuntime(
         KubernetesClient client, OutputOptions output, ILoggerFactory? logging = null, TimeProvider? clock = null,
-        string operatorNamespace = "agent-metrics-system", bool enabledByDefault = true)
+        string operatorNamespace = "agent-metrics-system", bool enabledByDefault = true, DashboardOptions? dashboards = null)
     {
         var logs = logging ?? NullLoggerFactory.Instance;
         var time = clock ?? TimeProvider.System;
@@ -65,6 +65,9 @@ public sealed class OperatorRuntime : IDisposable
             .Watches(Definitions, change => Controller<AgentMetricDefinition>.IsRealChange(change.Old, change.Object)
                 ? InNamespace(Thresholds, change.Object.Metadata.Namespace)
                 : []);
+        Dashboards = new DashboardReconciler(
+            client, Definitions, Pods, configMaps, writer, Feature, operatorNamespace, dashboards ?? new DashboardOptions(),
+            logs.CreateLogger("dashboards"));
         PodController = new Controller<KubernetesObject>(
             "pod", Pods, new SkippedInjectionReporter(Pods, events).ReconcileAsync, logger: logs.CreateLogger("controller.pod"));
 
@@ -85,6 +88,9 @@ public sealed class OperatorRuntime : IDisposable
 
     /// <summary>The flag enable-agent-metrics.</summary>
     public FeatureGate Feature { get; }
+
+    /// <summary>Writes the Grafana dashboards and the built-in rules into the operator's namespace.</summary>
+    public DashboardReconciler Dashboards { get; }
 
     /// <summary>Reports pods the injection had to skip, as Events on them.</summary>
     public Controller<KubernetesObject> PodController { get; }
@@ -121,7 +127,8 @@ public sealed class OperatorRuntime : IDisposable
     /// <summary>Runs the controllers until cancelled (the leader's work).</summary>
     public Task RunControllersAsync(CancellationToken cancellationToken) =>
         Task.WhenAll(
-            DefinitionController.RunAsync(cancellationToken), ThresholdController.RunAsync(cancellationToken), PodController.RunAsync(cancellationToken));
+            DefinitionController.RunAsync(cancellationToken), ThresholdController.RunAsync(cancellationToken), PodController.RunAsync(cancellationToken),
+            Dashboards.RunAsync(cancellationToken));
 
     /// <inheritdoc />
     public void Dispose()
@@ -129,6 +136,7 @@ public sealed class OperatorRuntime : IDisposable
         DefinitionController.Dispose();
         ThresholdController.Dispose();
         PodController.Dispose();
+        Dashboards.Dispose();
     }
 
     private Informer<T> Informer<T>(Informer<T> informer)

@@ -67,6 +67,12 @@ public sealed record OperatorSettings
     /// <summary>auto (by the API server's version), true or false: inject the sidecar as a sidecar init container.</summary>
     public string NativeSidecar { get; init; } = "auto";
 
+    /// <summary>The Grafana folder the dashboards go in.</summary>
+    public string DashboardFolder { get; init; } = new DashboardOptions().Folder;
+
+    /// <summary>The annotation Grafana's dashboard sidecar reads the folder from (its folderAnnotation).</summary>
+    public string DashboardFolderAnnotation { get; init; } = new DashboardOptions().FolderAnnotation;
+
     /// <summary>Timings of the self-managed certificates; shorter only in tests.</summary>
     internal SelfManagedOptions? CertificateTimings { get; init; }
 

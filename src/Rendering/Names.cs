@@ -57,6 +57,15 @@ public static class Names
     public static string RulesObject(string ownerKind, string ownerName) =>
         Truncate($"agentmetrics-{(ownerKind == "AlertThreshold" ? "threshold" : "definition")}-{ownerName}");
 
+    /// <summary>The object holding the built-in recording rules, in the operator's namespace.</summary>
+    public const string BuiltInRules = "agentmetrics-builtin";
+
+    /// <summary>The label Grafana's dashboard sidecar loads ConfigMaps by.</summary>
+    public const string GrafanaDashboardLabel = "grafana_dashboard";
+
+    /// <summary>Marks the dashboards' ConfigMaps: standing (fleet, agent, history) or custom (per namespace).</summary>
+    public const string DashboardLabel = "agentmetrics.io/dashboard";
+
     /// <summary>The namespace-wide scrape object (PodMonitor or scrape-config ConfigMap).</summary>
     public const string ScrapeObject = "agent-metrics";
 

@@ -41,6 +41,64 @@ public static class ObjectRenderer
         };
     }
 
+    /// <summary>The built-in recording rules (every agent metric per agent and per namespace, and the fleet z-scores), owned by no one.</summary>
+    public static KubernetesObject BuiltInRules(string @namespace, OutputOptions options)
+    {
+        var labels = new Dictionary<string, string> { [Names.ManagedByLabel] = Names.ManagedBy };
+        var group = RuleRenderer.BuiltIn();
+        if (options.Mode == OutputMode.ConfigMaps)
+        {
+            labels[Names.RulesLabel] = "true";
+            return new KubernetesObject
+            {
+                ApiVersion = "v1",
+                Kind = "ConfigMap",
+                Metadata = Metadata(Names.BuiltInRules, @namespace, labels, null),
+                Body = new JsonObject { ["data"] = new JsonObject { [$"{@namespace}-{Names.BuiltInRules}.rules.yaml"] = RuleFile.Render([group]) } },
+            };
+        }
+
+        foreach (var (key, value) in options.SelectorLabels)
+        {
+            labels[key] = value;
+        }
+
+        return new KubernetesObject
+        {
+            ApiVersion = "monitoring.coreos.com/v1",
+            Kind = "PrometheusRule",
+            Metadata = Metadata(Names.BuiltInRules, @namespace, labels, null),
+            Body = new JsonObject { ["spec"] = new JsonObject { ["groups"] = new JsonArray(GroupJson(group)) } },
+        };
+    }
+
+    /// <summary>
+    /// A dashboard as the ConfigMap Grafana's dashboard sidecar loads: label grafana_dashboard "1", and the
+    /// folder in the annotation the sidecar is configured to read.
+    /// </summary>
+    public static KubernetesObject Dashboard(JsonObject dashboard, string @namespace, DashboardOptions options)
+    {
+        var uid = (string)dashboard["uid"]!;
+        return new KubernetesObject
+        {
+            ApiVersion = "v1",
+            Kind = "ConfigMap",
+            Metadata = new ObjectMeta
+            {
+                Name = Names.Truncate(uid.StartsWith("agent-metrics-", StringComparison.Ordinal) ? $"agent-metrics-dashboard-{uid[14..]}" : uid),
+                Namespace = @namespace,
+                Labels = new Dictionary<string, string>
+                {
+                    [Names.ManagedByLabel] = Names.ManagedBy,
+                    [Names.GrafanaDashboardLabel] = "1",
+                    [Names.DashboardLabel] = uid.StartsWith("agent-metrics-custom-", StringComparison.Ordinal) ? "custom" : "standing",
+                },
+                Annotations = new Dictionary<string, string> { [options.FolderAnnotation] = options.Folder },
+            },
+            Body = new JsonObject { ["data"] = new JsonObject { [$"{uid}.json"] = dashboard.ToJsonString() } },
+        };
+    }
+
     /// <summary>
     /// How Prometheus finds the sidecars of a namespace: a PodMonitor over pods with the sidecar, or a
     /// ConfigMap with a scrape_config snippet using Kubernetes pod discovery. Sidecar labels win

@@ -26,3 +26,12 @@ public sealed record OutputOptions
     /// <summary>How often Prometheus scrapes the sidecars, in scrape mode.</summary>
     public string ScrapeInterval { get; init; } = "5s";
 }
+
+/// <summary>Where the dashboards' ConfigMaps go, and the folder Grafana files them in.</summary>
+public sealed record DashboardOptions
+{
+    /// <summary>The annotation Grafana's dashboard sidecar reads the folder from (its folderAnnotation setting).</summary>
+    public string FolderAnnotation { get; init; } = "grafana_folder";
+
+    public string Folder { get; init; } = "Agent metrics";
+}

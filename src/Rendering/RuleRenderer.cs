@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using AgentMetrics.Api.Catalog;
 using AgentMetrics.Api.V1Alpha1;
@@ -100,8 +101,28 @@ public static class RuleRenderer
             }
         }
 
+        // How far each agent stands from the rest of its namespace's fleet, in standard deviations: what the dashboards highlight.
+        foreach (var series in FleetScored)
+        {
+            var perNamespace = $"on (namespace) group_left {{0}} by (namespace) ({series})";
+            rules.Add(new(
+                FleetZScore(series), null,
+                $"({series} - {string.Format(CultureInfo.InvariantCulture, perNamespace, "avg")}) / {string.Format(CultureInfo.InvariantCulture, perNamespace, "stddev")}"));
+        }
+
         return new RuleGroup("agentmetrics.builtin", DefaultInterval, rules);
     }
+
+    /// <summary>The per-agent recorded series the built-in rules also score against their namespace's fleet.</summary>
+    public static readonly IReadOnlyList<string> FleetScored =
+    [
+        $"namespace_agent:agent_task_duration_seconds:p99_{DefaultWindow}",
+        $"namespace_agent:agent_tasks:error_ratio_{DefaultWindow}",
+        $"namespace_agent:agent_task_cost_dollars:avg_{DefaultWindow}",
+    ];
+
+    /// <summary>The recorded z-score of a per-agent series against the agents of its namespace.</summary>
+    public static string FleetZScore(string series) => $"{series}:fleet_zscore";
 
     private static List<Rule> Standing(string name, MetricType type, string scope, IReadOnlyList<KeyValuePair<string, string>>? labels)
     {
