@@ -4,8 +4,8 @@ using AgentMetrics.Kubernetes.Runtime;
 using AgentMetrics.Operator.Certificates;
 using AgentMetrics.Operator.Injection;
 using AgentMetrics.Operator.Streaming;
-using AgentMetrics.Rendering;
 using AgentMetrics.Operator.Webhooks;
+using AgentMetrics.Rendering;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace AgentMetrics.Operator;
