@@ -12,7 +12,7 @@ SOLUTION := AgentMetrics.Operator.sln
 RESULTS := artifacts/test-results
 PHASE := hack/phase.sh
 
-.PHONY: help deps build format lint test golden bench-runtime bench-sidecar bench-webhook clean
+.PHONY: help deps build format lint test golden bench-runtime bench-sidecar bench-webhook bench-lag clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ bench-sidecar: deps ## Benchmark the sidecar: recording, exposition, ingestion, 
 
 bench-webhook: deps ## Benchmark the injection webhook at 200 admissions/s and the flag's flip time (writes bench/results/)
 	@$(PHASE) "webhook benchmark" hack/bench-webhook.sh 200 30
+
+bench-lag: deps ## The lag report: event to queryable, push and scrape at 1 s, 1000 events each (writes bench/results/)
+	@$(PHASE) "lag report" hack/bench-lag.sh 1000
 
 clean: ## Remove build output
 	@rm -rf artifacts src/*/bin src/*/obj tests/*/bin tests/*/obj bench/*/bin bench/*/obj

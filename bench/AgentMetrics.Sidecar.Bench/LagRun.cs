@@ -11,12 +11,13 @@ namespace AgentMetrics.Sidecar.Bench;
 /// <summary>Lag percentiles, in milliseconds.</summary>
 internal sealed record Lag(int Samples, double P50, double P90, double P99, double Max, int TimedOut);
 
-/// <summary>What the lag run measured.</summary>
-internal sealed record LagFigures(string PushInterval, Lag Sidecar, Lag Direct, double QueryMs);
+/// <summary>What the lag run measured; <paramref name="PushInterval"/> describes the delivery (push interval, or scrape interval).</summary>
+internal sealed record LagFigures(string PushInterval, Lag Sidecar, Lag Direct, double QueryMs, string Mode = "push");
 
 /// <summary>
-/// End-to-end lag in push mode against a real Prometheus: from POST /v1/events returning to the value
-/// answering an instant query, each event sent 0–100 ms (at random) after the previous was seen.
+/// End-to-end lag against a real Prometheus, in push mode or with Prometheus scraping every second:
+/// from POST /v1/events returning to the value answering an instant query, each event sent 0–100 ms
+/// (at random) after the previous was seen.
 /// The peer, interleaved sample by sample: the same kind of gauge
 /// remote-written straight to the same Prometheus by this process, which is the part of the lag
 /// Prometheus and the polling account for.
@@ -25,11 +26,17 @@ internal static class LagRun
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
-    public static async Task<LagFigures> RunAsync(int samples)
+    public static async Task<LagFigures> RunAsync(int samples, string mode = "push")
     {
-        await using var prometheus = await PrometheusServer.StartAsync("global: {scrape_interval: 1m}\n");
         var ingest = LoopbackPorts.Next();
-        await using var sidecar = await PinnedProcess.SidecarAsync(ingest, LoopbackPorts.Next(), "--mode=push", $"--remote-write-url={prometheus.RemoteWriteUrl}");
+        var metrics = LoopbackPorts.Next();
+        var scrape = mode == "scrape";
+        await using var prometheus = await PrometheusServer.StartAsync(scrape
+            ? $"global: {{scrape_interval: 1s}}\nscrape_configs:\n- job_name: sidecar\n  honor_labels: true\n  static_configs: [{{targets: [\"127.0.0.1:{metrics}\"]}}]\n"
+            : "global: {scrape_interval: 1m}\n");
+        await using var sidecar = scrape
+            ? await PinnedProcess.SidecarAsync(ingest, metrics)
+            : await PinnedProcess.SidecarAsync(ingest, metrics, "--mode=push", $"--remote-write-url={prometheus.RemoteWriteUrl}");
         var events = new Uri($"http://127.0.0.1:{ingest}/v1/events");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
 
@@ -69,7 +76,8 @@ internal static class LagRun
         }
 
         var queryMs = queryTime.Elapsed.TotalMilliseconds / queries;
-        return new LagFigures("100ms (default)", Summarize(ours, oursTimedOut), Summarize(theirs, theirsTimedOut), queryMs);
+        return new LagFigures(
+            scrape ? "scraped every 1s" : "100ms (default)", Summarize(ours, oursTimedOut), Summarize(theirs, theirsTimedOut), queryMs, mode);
     }
 
     private static void Record(bool counted, double? lag, List<double> into, ref int timedOut)
@@ -137,5 +145,102 @@ internal static class LagRun
             using var response = await http.SendAsync(request);
             response.EnsureSuccessStatusCode();
         }
+    }
+}
+
+/// <summary>
+/// The lag report: many events in flight, as a busy agent sends them. Each event sets the gauge to the
+/// next number, 0–40 ms after the previous (at random); a poller queries Prometheus back to back, and an
+/// event counts as visible at the first answer holding its number or a later one, because from then on a
+/// query shows the state that event produced. Lag is from the event's POST returning to that answer.
+/// </summary>
+internal static class PipelinedLag
+{
+    public static async Task<Lag> RunAsync(int samples, string mode)
+    {
+        var ingest = LoopbackPorts.Next();
+        var metrics = LoopbackPorts.Next();
+        var scrape = mode == "scrape";
+        await using var prometheus = await PrometheusServer.StartAsync(scrape
+            ? $"global: {{scrape_interval: 1s}}\nscrape_configs:\n- job_name: sidecar\n  honor_labels: true\n  static_configs: [{{targets: [\"127.0.0.1:{metrics}\"]}}]\n"
+            : "global: {scrape_interval: 1m}\n");
+        await using var sidecar = scrape
+            ? await PinnedProcess.SidecarAsync(ingest, metrics)
+            : await PinnedProcess.SidecarAsync(ingest, metrics, "--mode=push", $"--remote-write-url={prometheus.RemoteWriteUrl}");
+        var events = new Uri($"http://127.0.0.1:{ingest}/v1/events");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var query = new Uri(prometheus.Url, $"/api/v1/query?query={Uri.EscapeDataString("max(agent_queue_depth)")}");
+
+        const int Warmup = 20;
+        var total = samples + Warmup;
+        var returned = new double[total + 1];
+        var visible = new double[total + 1];
+        var clock = Stopwatch.StartNew();
+        using var stop = new CancellationTokenSource();
+        var poller = Task.Run(async () =>
+        {
+            var seen = 0;
+            while (!stop.IsCancellationRequested && seen < total)
+            {
+                using var document = JsonDocument.Parse(await http.GetStringAsync(query, stop.Token));
+                var result = document.RootElement.GetProperty("data").GetProperty("result");
+                if (result.GetArrayLength() == 0)
+                {
+                    continue;
+                }
+
+                var value = (int)double.Parse(result[0].GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+                var now = clock.Elapsed.TotalMilliseconds;
+                for (; seen < Math.Min(value, total); seen++)
+                {
+                    visible[seen + 1] = now;
+                }
+            }
+        });
+
+        var jitter = new Random(20261122);
+        for (var i = 1; i <= total; i++)
+        {
+            await Task.Delay(jitter.Next(0, 40));
+            using var response = await http.PostAsync(events, new StringContent($$"""{"type":"gauge","queue_depth":{{i}}}""", Encoding.UTF8, "application/json"));
+            response.EnsureSuccessStatusCode();
+            returned[i] = clock.Elapsed.TotalMilliseconds;
+            if (i == Warmup)
+            {
+                // Counting starts once the pipeline is flowing: Prometheus's first scrape can come seconds after it starts.
+                while (Volatile.Read(ref visible[Warmup]) == 0 && clock.Elapsed < TimeSpan.FromSeconds(30))
+                {
+                    await Task.Delay(5);
+                }
+            }
+        }
+
+        await Task.WhenAny(poller, Task.Delay(TimeSpan.FromSeconds(10)));
+        await stop.CancelAsync();
+        try
+        {
+            await poller;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        var lags = new List<double>();
+        var timedOut = 0;
+        for (var i = Warmup + 1; i <= total; i++)
+        {
+            if (visible[i] == 0)
+            {
+                timedOut++;
+            }
+            else
+            {
+                lags.Add(Math.Max(0, visible[i] - returned[i]));
+            }
+        }
+
+        double[] sorted = [.. lags.Order()];
+        double At(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+        return new Lag(sorted.Length, At(0.50), At(0.90), At(0.99), sorted.Length == 0 ? double.NaN : sorted[^1], timedOut);
     }
 }

@@ -1,7 +1,8 @@
 // The sidecar's benchmarks, one mode per run so each gets a clean process:
 //   micro [--artifacts DIR] [BenchmarkDotNet arguments]   recording and exposition micro-benchmarks
 //   load --out FILE [--connections N] [--seconds S]     ingestion rates and resident memory of the real sidecar
-//   lag --out FILE [--samples N]                        push-mode lag to a real Prometheus
+//   lag --out FILE [--samples N] [--mode push|scrape]   lag to a real Prometheus, pushed or scraped every second
+//   lag-report --out FILE [--samples N]                 the lag report: push and scrape (1 s), many events in flight
 //   report --artifacts DIR --prom-client FILE --load FILE --lag FILE --out FILE
 //   floor PORT                                          the HTTP-only peer server the load mode starts
 using System.Globalization;
@@ -43,9 +44,26 @@ switch (args.FirstOrDefault())
         await File.WriteAllTextAsync(Option("--out", "load.json"), JsonSerializer.Serialize(load, json));
         return 0;
     case "lag":
-        var lag = await LagRun.RunAsync(int.Parse(Option("--samples", "1000"), CultureInfo.InvariantCulture));
+        var lag = await LagRun.RunAsync(int.Parse(Option("--samples", "1000"), CultureInfo.InvariantCulture), Option("--mode", "push"));
         Console.WriteLine($"lag: {lag}");
         await File.WriteAllTextAsync(Option("--out", "lag.json"), JsonSerializer.Serialize(lag, json));
+        return 0;
+    case "lag-report":
+        var count = int.Parse(Option("--samples", "1000"), CultureInfo.InvariantCulture);
+        var pushed = await PipelinedLag.RunAsync(count, "push");
+        Console.WriteLine($"push: {pushed}");
+        var scraped = await PipelinedLag.RunAsync(count, "scrape");
+        Console.WriteLine($"scrape: {scraped}");
+        string Line(string delivery, Lag l) => FormattableString.Invariant(
+            $"| {delivery} | {l.Samples} | {l.P50:0} ms | {l.P90:0} ms | {l.P99:0} ms | {l.Max:0} ms | {l.TimedOut} |");
+        await File.WriteAllTextAsync(Option("--out", "lag.md"), string.Join('\n',
+        [
+            "| delivery | events | p50 | p90 | p99 | max | not seen in 10 s |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+            Line("push (remote write, every 100 ms)", pushed),
+            Line("scrape (Prometheus, every 1 s)", scraped),
+            "",
+        ]));
         return 0;
     case "report":
         var report = Report.Write(
