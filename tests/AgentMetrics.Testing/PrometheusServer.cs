@@ -40,10 +40,29 @@ public sealed class PrometheusServer : LocalServer
     ];
 
     /// <summary>Starts Prometheus with <paramref name="configYaml"/> as its configuration.</summary>
-    public static async Task<PrometheusServer> StartAsync(string configYaml, params string[] extraArguments)
+    public static Task<PrometheusServer> StartAsync(string configYaml, params string[] extraArguments) =>
+        StartWithHistoryAsync(configYaml, null, extraArguments);
+
+    /// <summary>
+    /// Starts Prometheus after backfilling <paramref name="openMetrics"/> (OpenMetrics text with timestamps, ending
+    /// in # EOF) into its storage with promtool, the way history is imported into a new Prometheus.
+    /// </summary>
+    public static async Task<PrometheusServer> StartWithHistoryAsync(string configYaml, string? openMetrics, params string[] extraArguments)
     {
         var server = new PrometheusServer(ProcessRegistry.Current.CreateDirectory("prometheus"), extraArguments);
         await File.WriteAllTextAsync(server.ConfigPath, configYaml);
+        if (openMetrics is not null)
+        {
+            var input = Path.Combine(server.Directory, "history.om");
+            await File.WriteAllTextAsync(input, openMetrics);
+            var (exitCode, output) = await Promtool.RunAsync(
+                server.Directory, null, "tsdb", "create-blocks-from", "openmetrics", input, Path.Combine(server.Directory, "data"));
+            if (exitCode != 0)
+            {
+                throw new InvalidOperationException($"promtool could not backfill the history: {output}");
+            }
+        }
+
         await server.StartAsync();
         return server;
     }

@@ -1,0 +1,310 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using AgentMetrics.Kubernetes.Models;
+using AgentMetrics.Rendering;
+using AgentMetrics.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace AgentMetrics.Operator.Tests;
+
+/// <summary>
+/// The whole flow on real parts: the operator (its own CA, webhooks, configmaps output), the API server,
+/// injected pods whose sidecars a kubelet stand-in runs from the stored spec, a real Prometheus taking
+/// their pushes, loading the operator's rules and scraping container metrics, and a real Alertmanager.
+/// </summary>
+[Collection(OperatorCollection.Name)]
+public sealed class EndToEndTests(ITestOutputHelper output)
+{
+    private const int Agents = 6;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task DefinitionsInjectionMetricsAlertsDashboardsAndTheFlagWorkTogether()
+    {
+        var plane = await ControlPlane.SharedAsync();
+        await using var system = await plane.CreateNamespaceAsync("e2esys");
+        await using var agents = await plane.CreateNamespaceAsync("e2e", InjectionTests.OptedIn);
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var alertmanager = await AlertmanagerServer.StartAsync(receiver.Url);
+        await using var kubelet = await KubeletStandIn.StartAsync(plane);
+        var rules = ProcessRegistry.Current.CreateDirectory("prometheus-rules");
+        var config = PrometheusConfig(rules, alertmanager.Url, kubelet.CadvisorTarget);
+        await using var prometheus = await PrometheusServer.StartWithHistoryAsync(config, History(agents.Name), "--storage.tsdb.retention.time=90d");
+
+        var url = new Uri($"https://127.0.0.1:{LoopbackPorts.Next()}");
+        var webhook = $"agent-metrics-test-{agents.Name}";
+        await using var app = await OperatorHarness.ServeAsync(plane, system.Name, url: url, configure: s => s with
+        {
+            Output = "configmaps",
+            WebhookCertificates = "self",
+            WebhookHosts = "127.0.0.1",
+            WebhookConfigurations = webhook,
+            SidecarMode = "push",
+            RemoteWriteUrl = prometheus.RemoteWriteUrl.ToString(),
+            SidecarOperatorUrl = url.ToString(),
+            SidecarImage = "example.invalid/agent-metrics-sidecar:e2e",
+        });
+        await using var hook = await InjectionTests.RegisterAsync(plane, agents.Name, url, app.Certificates.CaBundle!);
+
+        // A custom metric for the support agents, then the agents: injected, and run from their stored spec.
+        await plane.Kubectl.RunWithInputAsync(Definition, "apply", "-n", agents.Name, "-f", "-");
+        var sidecars = new List<SidecarProcess>();
+        for (var i = 0; i < Agents; i++)
+        {
+            var pod = await InjectionTests.CreatePodAsync(app.Client, agents.Name, AgentPod($"agent-{i}"));
+            Assert.Equal(1, InjectionTests.Sidecars(pod));
+            sidecars.Add(await kubelet.RunAsync(pod));
+        }
+
+        // Within a second of the agent's call returning, the custom metric is in Prometheus.
+        var lags = new List<double>();
+        for (var n = 1; n <= 5; n++)
+        {
+            HttpResponseMessage? accepted = null;
+            await Eventually.UntilAsync(
+                async () => (accepted = await sidecars[0].PostEventsAsync("""{"type":"observation","metric":"tickets_closed","value":1,"attributes":{"queue":"billing"}}""")).IsSuccessStatusCode,
+                Patience, "the sidecar to know the definition from the operator's stream");
+            var returned = Stopwatch.StartNew();
+            await Eventually.UntilAsync(
+                async () => (await prometheus.QueryAsync($"tickets_closed_total{{namespace=\"{agents.Name}\", pod=\"agent-0\"}} == {n}")).GetArrayLength() > 0,
+                Patience, $"observation {n} in Prometheus", TimeSpan.FromMilliseconds(10));
+            lags.Add(returned.Elapsed.TotalMilliseconds);
+        }
+
+        var median = lags.Order().ElementAt(lags.Count / 2);
+        output.WriteLine($"custom metric, event returned → queryable in Prometheus: {string.Join(", ", lags.Select(l => $"{l:0} ms"))}; median {median:0} ms");
+        Assert.True(median < 1000, $"the custom metric took {median:0} ms (median of 5) to be queryable");
+
+        // The operator's rules go to Prometheus as its rule files; an alert fires in Alertmanager, and resolves.
+        await plane.Kubectl.RunWithInputAsync(Threshold, "apply", "-n", agents.Name, "-f", "-");
+        await Eventually.UntilAsync(
+            async () => await plane.Kubectl.RunAsync("get", "alertthreshold", "deep-queue", "-n", agents.Name, "-o", "jsonpath={.status.conditions[0].reason}") == "RulesWritten",
+            Patience, "the threshold's rules to be written");
+        await SyncRulesAsync(plane, prometheus, config, rules);
+        var alert = RuleRenderer.AlertName("deep-queue");
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                await sidecars[1].PostEventsAsync("""{"type":"gauge","queue_depth":80}""");
+                return await ActiveAlertsAsync(alertmanager, alert) > 0;
+            },
+            Patience, $"{alert} to fire in Alertmanager", TimeSpan.FromMilliseconds(500));
+
+        // While it fires, agents work: every query of every dashboard returns data, its variables substituted.
+        var traffic = Enumerable.Range(0, Agents).Select(i => new AgentTraffic(seed: 7, slow: i == Agents - 1)).ToList();
+        for (var round = 0; round < 5; round++)
+        {
+            for (var i = 0; i < Agents; i++)
+            {
+                var response = await sidecars[i].PostEventsAsync(traffic[i].NextBatch(20));
+                Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+            }
+
+            // The threshold's agent keeps its queue deep, so the alert fires throughout.
+            await sidecars[1].PostEventsAsync("""{"type":"gauge","queue_depth":80}""");
+
+            await Task.Delay(1000);
+        }
+
+        var dashboards = await DashboardsAsync(app.Client, system.Name);
+        Assert.Equal(4, dashboards.Count);
+        var empty = new List<string>();
+        var deadline = DateTime.UtcNow + Patience;
+        do
+        {
+            empty.Clear();
+            foreach (var (title, expr) in dashboards.SelectMany(Queries))
+            {
+                if ((await prometheus.QueryAsync(Substitute(expr, agents.Name))).GetArrayLength() == 0)
+                {
+                    empty.Add($"{title}: {expr}");
+                }
+            }
+
+            if (empty.Count > 0)
+            {
+                await Task.Delay(1000);
+            }
+        }
+        while (empty.Count > 0 && DateTime.UtcNow < deadline);
+        Assert.True(empty.Count == 0, $"queries without data:\n{string.Join('\n', empty)}");
+        output.WriteLine($"{dashboards.SelectMany(Queries).Count()} dashboard queries, each with data");
+
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                await sidecars[1].PostEventsAsync("""{"type":"gauge","queue_depth":0}""");
+                return await ActiveAlertsAsync(alertmanager, alert) == 0;
+            },
+            Patience, $"{alert} to resolve", TimeSpan.FromMilliseconds(500));
+        await receiver.WaitForAsync(
+            d => d.GetProperty("status").GetString() == "resolved" && d.GetProperty("commonLabels").GetProperty("alertname").GetString() == alert,
+            Patience, "the resolved notification");
+
+        // The flag off: nothing new is injected and the outputs say so. On again: everything recovers.
+        await plane.Kubectl.RunWithInputAsync(FlagConfigMap(system.Name, "false"), "apply", "-f", "-");
+        await Eventually.UntilAsync(
+            async () => await Reason(plane, agents.Name) == "FeatureDisabled", Patience, "the definition to say FeatureDisabled");
+        var n2 = 0;
+        await Eventually.UntilAsync(
+            async () => InjectionTests.Sidecars(await InjectionTests.CreatePodAsync(app.Client, agents.Name, AgentPod($"off-{n2++}"))) == 0,
+            Patience, "a new pod without the sidecar");
+        await plane.Kubectl.RunWithInputAsync(FlagConfigMap(system.Name, "true"), "apply", "-f", "-");
+        await Eventually.UntilAsync(async () => await Reason(plane, agents.Name) == "Collecting", Patience, "the definition to collect again");
+        KubernetesObject? late = null;
+        var n3 = 0;
+        await Eventually.UntilAsync(
+            async () => InjectionTests.Sidecars(late = await InjectionTests.CreatePodAsync(app.Client, agents.Name, AgentPod($"on-{n3++}"))) == 1,
+            Patience, "a new pod with the sidecar");
+        var lateSidecar = await kubelet.RunAsync(late!);
+        await Eventually.UntilAsync(
+            async () => (await lateSidecar.PostEventsAsync("""{"type":"observation","metric":"tickets_closed","value":3}""")).IsSuccessStatusCode,
+            Patience, "the new pod's sidecar to accept the custom metric");
+        await prometheus.WaitForResultAsync($"tickets_closed_total{{pod=\"{late!.Metadata.Name}\"}} == 3", Patience);
+    }
+
+    private static string PrometheusConfig(string rules, Uri alertmanager, Uri cadvisor) => $$"""
+        global: {scrape_interval: 1s, evaluation_interval: 1s}
+        rule_files: ["{{rules}}/*.yaml"]
+        alerting:
+          alertmanagers:
+          - static_configs: [{targets: ["{{alertmanager.Authority}}"]}]
+        scrape_configs:
+        - job_name: kubelet-cadvisor
+          metrics_path: /metrics/cadvisor
+          honor_labels: true
+          static_configs: [{targets: ["{{cadvisor.Authority}}"]}]
+
+        """;
+
+    /// <summary>
+    /// Plays the Prometheus Operator for plain Prometheus: writes every rule file the operator rendered
+    /// into the rules directory and reloads. The standing rules' 30 s interval becomes 1 s, so the test
+    /// need not wait for them.
+    /// </summary>
+    private static async Task SyncRulesAsync(ControlPlane plane, PrometheusServer prometheus, string config, string directory)
+    {
+        var list = JsonNode.Parse(await plane.Kubectl.RunAsync("get", "configmaps", "-A", "-l", $"{Names.RulesLabel}=true", "-o", "json"))!;
+        foreach (var configMap in list["items"]!.AsArray())
+        {
+            foreach (var (file, content) in configMap!["data"]!.AsObject())
+            {
+                var text = ((string)content!).Replace($"interval: \"{RuleRenderer.DefaultInterval}\"", "interval: \"1s\"", StringComparison.Ordinal);
+                await File.WriteAllTextAsync(Path.Combine(directory, file), text);
+            }
+        }
+
+        await prometheus.ReloadAsync(config);
+    }
+
+    private static async Task<int> ActiveAlertsAsync(AlertmanagerServer alertmanager, string alertname)
+    {
+        using var http = new HttpClient();
+        var alerts = JsonNode.Parse(await http.GetStringAsync(new Uri(alertmanager.Url, $"/api/v2/alerts?active=true&filter=alertname%3D%22{alertname}%22")))!;
+        return alerts.AsArray().Count;
+    }
+
+    private static async Task<List<JsonObject>> DashboardsAsync(Kubernetes.Client.KubernetesClient client, string @namespace)
+    {
+        List<JsonObject> dashboards = [];
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                var list = await client.ListAsync(ResourceType.ConfigMaps, @namespace, KubernetesJsonContext.Default.KubernetesObject,
+                    new Kubernetes.Client.ListOptions { LabelSelector = $"{Names.GrafanaDashboardLabel}=1" });
+                dashboards = [.. list.Items.Select(c => JsonNode.Parse((string)c.Body["data"]!.AsObject().Single().Value!)!.AsObject())];
+                return dashboards.Count == 4;
+            },
+            Patience, "the four dashboards");
+        return dashboards;
+    }
+
+    /// <summary>Every query a dashboard runs: panel targets, variable queries (as the series they list), and the alert annotation.</summary>
+    private static IEnumerable<(string Title, string Expr)> Queries(JsonObject dashboard)
+    {
+        var title = (string)dashboard["title"]!;
+        foreach (var panel in dashboard["panels"]!.AsArray())
+        {
+            foreach (var target in panel!["targets"]!.AsArray())
+            {
+                yield return ($"{title} / {panel["title"]}", (string)target!["expr"]!);
+            }
+        }
+
+        foreach (var variable in dashboard["templating"]!["list"]!.AsArray().Where(v => (string?)v!["type"] == "query"))
+        {
+            var query = (string)variable!["definition"]!;
+            var inner = query["label_values(".Length..query.LastIndexOf(',')];
+            yield return ($"{title} / variable {variable["name"]}", inner);
+        }
+
+        yield return ($"{title} / annotation", (string)dashboard["annotations"]!["list"]![0]!["expr"]!);
+    }
+
+    private static string Substitute(string expr, string @namespace) =>
+        expr.Replace("$namespace", @namespace, StringComparison.Ordinal).Replace("$agent", ".*", StringComparison.Ordinal).Replace("$pod", ".*", StringComparison.Ordinal);
+
+    /// <summary>Last week's recorded series, backfilled, so the week-over-week panels have a week to compare with.</summary>
+    private static string History(string @namespace)
+    {
+        var text = new StringBuilder();
+        var now = DateTimeOffset.UtcNow.AddDays(-7);
+        foreach (var (series, value) in new[]
+        {
+            ("namespace:agent_task_duration_seconds:p99_5m", 1.9),
+            ("namespace:agent_tasks:completion_ratio_5m", 0.9),
+            ("namespace:agent_tasks:rate_5m", 4.0),
+        })
+        {
+            text.Append(CultureInfo.InvariantCulture, $"# TYPE {series} gauge\n");
+            for (var t = now.AddMinutes(-30); t <= now.AddMinutes(30); t = t.AddSeconds(30))
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{series}{{namespace=\"{@namespace}\"}} {value} {t.ToUnixTimeSeconds()}\n");
+            }
+        }
+
+        return text.Append("# EOF\n").ToString();
+    }
+
+    private static JsonObject AgentPod(string name)
+    {
+        var pod = InjectionTests.Pod(name);
+        pod["metadata"]!["labels"]!["agentmetrics.io/agent"] = name.StartsWith("agent-", StringComparison.Ordinal) ? $"support-{name}" : "support-late";
+        return pod;
+    }
+
+    private static Task<string> Reason(ControlPlane plane, string @namespace) =>
+        plane.Kubectl.RunAsync("get", "agentmetricdefinition", "tickets", "-n", @namespace, "-o", "jsonpath={.status.conditions[0].reason}");
+
+    private static string FlagConfigMap(string @namespace, string value) =>
+        $"{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{{\"name\":\"{Names.FlagConfigMap}\",\"namespace\":\"{@namespace}\"}},\"data\":{{\"{Names.FeatureFlag}\":\"{value}\"}}}}";
+
+    private const string Definition = """
+        apiVersion: agentmetrics.io/v1alpha1
+        kind: AgentMetricDefinition
+        metadata: {name: tickets}
+        spec:
+          selector:
+            matchLabels: {agentmetrics.io/role: support}
+          metric: {name: tickets_closed, type: counter, help: Tickets closed by the agent.}
+          source: {kind: Event, name: tickets_closed, labels: [queue]}
+        """;
+
+    private const string Threshold = """
+        apiVersion: agentmetrics.io/v1alpha1
+        kind: AlertThreshold
+        metadata: {name: deep-queue}
+        spec:
+          metric: agent_queue_depth
+          statistic: value
+          comparison: GreaterThan
+          threshold: 50
+          window: 1m
+          for: 1s
+          evaluationInterval: 1s
+          severity: warning
+        """;
+}
