@@ -52,7 +52,7 @@ public static class Dashboards
             Series(layout, 12, "Response time p99 by agent (outliers highlighted)", "s",
                 [
                     Target($"histogram_quantile(0.99, sum by (namespace, agent, le) (rate({duration}{{{Fleet}}}[1m])))", "{{namespace}}/{{agent}}"),
-                    Target($"{RuleRenderer.FleetScored[0]}{{{Fleet}}} and on (namespace, agent) abs({RuleRenderer.FleetZScore(RuleRenderer.FleetScored[0])}{{{Fleet}}}) > 2", "outlier {{namespace}}/{{agent}}", "B"),
+                    Target($"{RuleRenderer.FleetScored[0]}{{threshold=\"\", {Fleet}}} and on (namespace, agent) abs({RuleRenderer.FleetZScore(RuleRenderer.FleetScored[0])}{{{Fleet}}}) > 2", "outlier {{namespace}}/{{agent}}", "B"),
                 ],
                 overrides: [Outliers("B")]),
             Series(layout, 12, "Task outcomes per second", "reqps", [Target($"sum by (outcome) (rate(agent_tasks_total{{{Fleet}}}[1m]))", "{{outcome}}")]),

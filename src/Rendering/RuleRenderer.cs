@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using AgentMetrics.Api.Catalog;
 using AgentMetrics.Api.V1Alpha1;
@@ -102,12 +101,12 @@ public static class RuleRenderer
         }
 
         // How far each agent stands from the rest of its namespace's fleet, in standard deviations: what the dashboards highlight.
+        // Thresholds record the same names with a threshold label; only the standing series count.
         foreach (var series in FleetScored)
         {
-            var perNamespace = $"on (namespace) group_left {{0}} by (namespace) ({series})";
-            rules.Add(new(
-                FleetZScore(series), null,
-                $"({series} - {string.Format(CultureInfo.InvariantCulture, perNamespace, "avg")}) / {string.Format(CultureInfo.InvariantCulture, perNamespace, "stddev")}"));
+            var standing = $"{series}{{threshold=\"\"}}";
+            string PerNamespace(string aggregation) => $"on (namespace) group_left {aggregation} by (namespace) ({standing})";
+            rules.Add(new(FleetZScore(series), null, $"({standing} - {PerNamespace("avg")}) / {PerNamespace("stddev")}"));
         }
 
         return new RuleGroup("agentmetrics.builtin", DefaultInterval, rules);

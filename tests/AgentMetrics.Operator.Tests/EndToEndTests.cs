@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using AgentMetrics.Kubernetes.Models;
 using AgentMetrics.Rendering;
@@ -32,7 +30,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         await using var kubelet = await KubeletStandIn.StartAsync(plane);
         var rules = ProcessRegistry.Current.CreateDirectory("prometheus-rules");
         var config = PrometheusConfig(rules, alertmanager.Url, kubelet.CadvisorTarget);
-        await using var prometheus = await PrometheusServer.StartWithHistoryAsync(config, History(agents.Name), "--storage.tsdb.retention.time=90d");
+        await using var prometheus = await PrometheusServer.StartWithHistoryAsync(config, PrometheusRules.LastWeek(agents.Name), "--storage.tsdb.retention.time=90d");
 
         var url = new Uri($"https://127.0.0.1:{LoopbackPorts.Next()}");
         var webhook = $"agent-metrics-test-{agents.Name}";
@@ -83,7 +81,8 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         await Eventually.UntilAsync(
             async () => await plane.Kubectl.RunAsync("get", "alertthreshold", "deep-queue", "-n", agents.Name, "-o", "jsonpath={.status.conditions[0].reason}") == "RulesWritten",
             Patience, "the threshold's rules to be written");
-        await SyncRulesAsync(plane, prometheus, config, rules);
+        // The standing rules' 30 s interval becomes 1 s, so the test need not wait for them.
+        await PrometheusRules.SyncAsync(plane, prometheus, config, rules, interval: "1s");
         var alert = RuleRenderer.AlertName("deep-queue");
         await Eventually.UntilAsync(
             async () =>
@@ -180,26 +179,6 @@ public sealed class EndToEndTests(ITestOutputHelper output)
 
         """;
 
-    /// <summary>
-    /// Plays the Prometheus Operator for plain Prometheus: writes every rule file the operator rendered
-    /// into the rules directory and reloads. The standing rules' 30 s interval becomes 1 s, so the test
-    /// need not wait for them.
-    /// </summary>
-    private static async Task SyncRulesAsync(ControlPlane plane, PrometheusServer prometheus, string config, string directory)
-    {
-        var list = JsonNode.Parse(await plane.Kubectl.RunAsync("get", "configmaps", "-A", "-l", $"{Names.RulesLabel}=true", "-o", "json"))!;
-        foreach (var configMap in list["items"]!.AsArray())
-        {
-            foreach (var (file, content) in configMap!["data"]!.AsObject())
-            {
-                var text = ((string)content!).Replace($"interval: \"{RuleRenderer.DefaultInterval}\"", "interval: \"1s\"", StringComparison.Ordinal);
-                await File.WriteAllTextAsync(Path.Combine(directory, file), text);
-            }
-        }
-
-        await prometheus.ReloadAsync(config);
-    }
-
     private static async Task<int> ActiveAlertsAsync(AlertmanagerServer alertmanager, string alertname)
     {
         using var http = new HttpClient();
@@ -246,28 +225,6 @@ public sealed class EndToEndTests(ITestOutputHelper output)
 
     private static string Substitute(string expr, string @namespace) =>
         expr.Replace("$namespace", @namespace, StringComparison.Ordinal).Replace("$agent", ".*", StringComparison.Ordinal).Replace("$pod", ".*", StringComparison.Ordinal);
-
-    /// <summary>Last week's recorded series, backfilled, so the week-over-week panels have a week to compare with.</summary>
-    private static string History(string @namespace)
-    {
-        var text = new StringBuilder();
-        var now = DateTimeOffset.UtcNow.AddDays(-7);
-        foreach (var (series, value) in new[]
-        {
-            ("namespace:agent_task_duration_seconds:p99_5m", 1.9),
-            ("namespace:agent_tasks:completion_ratio_5m", 0.9),
-            ("namespace:agent_tasks:rate_5m", 4.0),
-        })
-        {
-            text.Append(CultureInfo.InvariantCulture, $"# TYPE {series} gauge\n");
-            for (var t = now.AddMinutes(-30); t <= now.AddMinutes(30); t = t.AddSeconds(30))
-            {
-                text.Append(CultureInfo.InvariantCulture, $"{series}{{namespace=\"{@namespace}\"}} {value} {t.ToUnixTimeSeconds()}\n");
-            }
-        }
-
-        return text.Append("# EOF\n").ToString();
-    }
 
     private static JsonObject AgentPod(string name)
     {

@@ -3,12 +3,10 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using AgentMetrics.Kubernetes.Models;
-using AgentMetrics.Rendering;
-using AgentMetrics.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace AgentMetrics.Operator.Tests;
+namespace AgentMetrics.Testing;
 
 /// <summary>
 /// Plays the kubelet for pods the API server stored: starts the injected sidecar as a local process
@@ -17,8 +15,11 @@ namespace AgentMetrics.Operator.Tests;
 /// /metrics/cadvisor with the real CPU and memory of the processes it runs. One loopback stands for
 /// every pod's network, so each sidecar's two ports are moved to free ones, as separate pod IPs would.
 /// </summary>
-internal sealed class KubeletStandIn : IAsyncDisposable
+public sealed class KubeletStandIn : IAsyncDisposable
 {
+    /// <summary>The injected container the stand-in runs.</summary>
+    public const string SidecarContainer = "agent-metrics-sidecar";
+
     private readonly ControlPlane _plane;
     private readonly LoopbackHttpServer _cadvisor;
     private readonly ConcurrentDictionary<string, (string Namespace, SidecarProcess Sidecar)> _running = new();
@@ -32,6 +33,10 @@ internal sealed class KubeletStandIn : IAsyncDisposable
     /// <summary>Where Prometheus scrapes the container metrics, as it scrapes a kubelet's /metrics/cadvisor.</summary>
     public Uri CadvisorTarget => _cadvisor.Url;
 
+    /// <summary>The sidecars running now, by pod name.</summary>
+    public IReadOnlyDictionary<string, SidecarProcess> Running => _running.ToDictionary(p => p.Key, p => p.Value.Sidecar);
+
+    /// <summary>Starts the stand-in's cAdvisor endpoint; nothing runs until asked.</summary>
     public static async Task<KubeletStandIn> StartAsync(ControlPlane plane)
     {
         KubeletStandIn? kubelet = null;
@@ -46,7 +51,7 @@ internal sealed class KubeletStandIn : IAsyncDisposable
         var spec = pod.Body["spec"]!;
         var container = new[] { "initContainers", "containers" }
             .SelectMany(field => spec[field] as JsonArray ?? [])
-            .Single(c => (string?)c!["name"] == Names.SidecarContainer)!;
+            .Single(c => (string?)c!["name"] == SidecarContainer)!;
         var @namespace = pod.Metadata.Namespace!;
         var name = pod.Metadata.Name!;
 
@@ -84,6 +89,7 @@ internal sealed class KubeletStandIn : IAsyncDisposable
         return sidecar;
     }
 
+    /// <summary>Stops every sidecar it runs, then its cAdvisor endpoint.</summary>
     public async ValueTask DisposeAsync()
     {
         foreach (var (_, (_, sidecar)) in _running)
@@ -116,7 +122,7 @@ internal sealed class KubeletStandIn : IAsyncDisposable
         {
             if (sidecar.Process is { HasExited: false } process && CpuSeconds(process.Identity.Pid) is { } cpu)
             {
-                text.Append(CultureInfo.InvariantCulture, $"container_cpu_usage_seconds_total{{namespace=\"{@namespace}\",pod=\"{pod}\",container=\"{Names.SidecarContainer}\"}} {cpu}\n");
+                text.Append(CultureInfo.InvariantCulture, $"container_cpu_usage_seconds_total{{namespace=\"{@namespace}\",pod=\"{pod}\",container=\"{SidecarContainer}\"}} {cpu}\n");
             }
         }
 
@@ -127,7 +133,7 @@ internal sealed class KubeletStandIn : IAsyncDisposable
             {
                 try
                 {
-                    text.Append(CultureInfo.InvariantCulture, $"container_memory_working_set_bytes{{namespace=\"{@namespace}\",pod=\"{pod}\",container=\"{Names.SidecarContainer}\"}} {sidecar.ResidentBytes()}\n");
+                    text.Append(CultureInfo.InvariantCulture, $"container_memory_working_set_bytes{{namespace=\"{@namespace}\",pod=\"{pod}\",container=\"{SidecarContainer}\"}} {sidecar.ResidentBytes()}\n");
                 }
                 catch (IOException)
                 {

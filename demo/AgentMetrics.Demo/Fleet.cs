@@ -1,0 +1,155 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using AgentMetrics.Kubernetes.Client;
+using AgentMetrics.Kubernetes.Models;
+using AgentMetrics.Testing;
+
+namespace AgentMetrics.Demo;
+
+/// <summary>One kind of agent: a Deployment of identical pods, labelled as the samples select them.</summary>
+internal sealed record AgentKind(string Name, string Role, int Replicas, bool Slow)
+{
+    public JsonObject Deployment() => new()
+    {
+        ["apiVersion"] = "apps/v1",
+        ["kind"] = "Deployment",
+        ["metadata"] = new JsonObject { ["name"] = Name },
+        ["spec"] = new JsonObject
+        {
+            ["replicas"] = Replicas,
+            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app.kubernetes.io/name"] = Name } },
+            ["template"] = new JsonObject
+            {
+                ["metadata"] = new JsonObject
+                {
+                    ["labels"] = new JsonObject
+                    {
+                        ["app.kubernetes.io/name"] = Name,
+                        ["app.kubernetes.io/version"] = "1.4.2",
+                        ["agentmetrics.io/role"] = Role,
+                    },
+                },
+                ["spec"] = new JsonObject
+                {
+                    ["serviceAccountName"] = "default",
+                    ["containers"] = new JsonArray(new JsonObject
+                    {
+                        ["name"] = "agent",
+                        ["image"] = $"example.invalid/{Name}:1.4.2",
+                        ["resources"] = new JsonObject { ["requests"] = new JsonObject { ["cpu"] = "250m", ["memory"] = "256Mi" } },
+                    }),
+                },
+            },
+        },
+    };
+}
+
+/// <summary>The demo's agent kinds: two pods each, so one slow kind stands out against the rest of the fleet.</summary>
+internal static class AgentKinds
+{
+    private static readonly (string Name, string Role)[] Names =
+    [
+        ("support-agent", "support"), ("research-agent", "researcher"), ("planner-agent", "planner"), ("billing-agent", "billing"),
+        ("triage-agent", "triage"), ("refund-agent", "support"), ("coding-agent", "engineer"), ("review-agent", "engineer"),
+        ("sales-agent", "sales"), ("onboarding-agent", "support"),
+    ];
+
+    public static List<AgentKind> For(int pods)
+    {
+        var kinds = new List<AgentKind>();
+        var count = Math.Max(1, (pods + 1) / 2);
+        for (var i = 0; i < count; i++)
+        {
+            var (name, role) = i < Names.Length ? Names[i] : ($"agent-{i + 1}", "support");
+            var replicas = (pods / count) + (i < pods % count ? 1 : 0);
+            kinds.Add(new AgentKind(name, role, replicas, Slow: count > 1 && i == 1));
+        }
+
+        return kinds;
+    }
+}
+
+/// <summary>
+/// Plays the kubelet for the fleet: starts the sidecar of every injected pod from its stored spec as
+/// soon as the ReplicaSet controller creates it, then feeds it events like a real agent's.
+/// </summary>
+internal sealed class FleetRunner(KubernetesClient client, KubeletStandIn kubelet, string @namespace, IReadOnlyList<AgentKind> kinds)
+{
+    private readonly ConcurrentDictionary<string, Task> _agents = new();
+    private int _ready;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var pods = await client.ListAsync(ResourceType.Pods, @namespace, KubernetesJsonContext.Default.KubernetesObject, cancellationToken: cancellationToken);
+                foreach (var pod in pods.Items.Where(p => p.Metadata.Labels?.GetValueOrDefault("agentmetrics.io/injected") == "true"))
+                {
+                    _ = _agents.GetOrAdd(pod.Metadata.Name!, _ => Task.Run(() => AgentAsync(pod, cancellationToken), cancellationToken));
+                }
+
+                await Task.Delay(1000, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        try
+        {
+            await Task.WhenAll(_agents.Values);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Waits until <paramref name="count"/> agents are sending.</summary>
+    public async Task WaitForAsync(int count, CancellationToken cancellationToken)
+    {
+        while (Volatile.Read(ref _ready) < count)
+        {
+            await Task.Delay(250, cancellationToken);
+        }
+    }
+
+    private async Task AgentAsync(KubernetesObject pod, CancellationToken cancellationToken)
+    {
+        var name = pod.Metadata.Labels!["app.kubernetes.io/name"];
+        var kind = kinds.First(k => k.Name == name);
+        var sidecar = await kubelet.RunAsync(pod);
+        Interlocked.Increment(ref _ready);
+        var random = new Random(pod.Metadata.Name!.GetHashCode(StringComparison.Ordinal));
+        var traffic = new AgentTraffic(random.Next(), kind.Slow);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await sidecar.PostEventsAsync(traffic.NextBatch(random.Next(2, 7)));
+                if (kind.Name == "support-agent")
+                {
+                    var refund = (5 + (random.NextDouble() * 120)).ToString("0.##", CultureInfo.InvariantCulture);
+                    await sidecar.PostEventsAsync(
+                        new StringBuilder("""{"type":"observation","metric":"refund_amount_dollars","value":""").Append(refund)
+                            .Append(""","attributes":{"reason":"damaged"}}""").ToString());
+                }
+
+                await Task.Delay(700 + random.Next(600), cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (HttpRequestException)
+            {
+                // The sidecar is being stopped.
+                break;
+            }
+        }
+    }
+}
