@@ -1,3 +1,5 @@
+using AgentMetrics.Sidecar.Otlp;
+
 namespace AgentMetrics.Sidecar.Metrics;
 
 /// <summary>
@@ -8,6 +10,7 @@ namespace AgentMetrics.Sidecar.Metrics;
 public sealed class Series
 {
     private readonly long[]? _buckets;
+    private CumulativeStreams? _streams;
     private long _valueBits;
     private long _sumBits;
     private int _changed = 1;
@@ -33,6 +36,13 @@ public sealed class Series
 
     /// <summary>The escaped UTF-8 label text, identity labels first, without braces.</summary>
     internal byte[] EncodedLabels { get; }
+
+    /// <summary>The cumulative OTLP streams that feed this series, with their last values; made when the first arrives.</summary>
+    internal CumulativeStreams Streams =>
+        Volatile.Read(ref _streams) ?? Interlocked.CompareExchange(ref _streams, new(), null) ?? _streams!;
+
+    /// <summary>How many cumulative streams feed this series.</summary>
+    internal int StreamCount => Volatile.Read(ref _streams)?.Count ?? 0;
 
     /// <summary>The counter or gauge value.</summary>
     public double Value => BitConverter.Int64BitsToDouble(Volatile.Read(ref _valueBits));
