@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using AgentMetrics.Sidecar.Otlp;
 
 namespace AgentMetrics.Sidecar.Metrics;
@@ -67,14 +70,7 @@ public sealed class Series
     /// <summary>Records one observation in a histogram.</summary>
     public void Observe(double value)
     {
-        var bounds = Family.Bounds;
-        var index = 0;
-        while (index < bounds.Length && value > bounds[index])
-        {
-            index++;
-        }
-
-        Interlocked.Increment(ref _buckets![index]);
+        Interlocked.Increment(ref _buckets![BucketOf(Family.Bounds, value)]);
         AddBits(ref _sumBits, value);
         MarkChanged();
     }
@@ -136,6 +132,41 @@ public sealed class Series
         {
             Volatile.Write(ref _changed, 1);
         }
+    }
+
+    /// <summary>
+    /// The bucket of <paramref name="value"/>: how many of the ascending bounds lie below it (NaN: none).
+    /// Counted eight or four bounds at a time rather than searched: no branch for the value to mispredict,
+    /// so a value costs the same wherever it falls.
+    /// </summary>
+    internal static int BucketOf(double[] bounds, double value)
+    {
+        ref var first = ref MemoryMarshal.GetArrayDataReference(bounds);
+        var index = 0;
+        var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var point = Vector512.Create(value);
+            for (; i + Vector512<double>.Count <= bounds.Length; i += Vector512<double>.Count)
+            {
+                index += BitOperations.PopCount(Vector512.GreaterThan(point, Vector512.LoadUnsafe(ref first, (nuint)i)).ExtractMostSignificantBits());
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var point = Vector256.Create(value);
+            for (; i + Vector256<double>.Count <= bounds.Length; i += Vector256<double>.Count)
+            {
+                index += BitOperations.PopCount(Vector256.GreaterThan(point, Vector256.LoadUnsafe(ref first, (nuint)i)).ExtractMostSignificantBits());
+            }
+        }
+
+        for (; i < bounds.Length; i++)
+        {
+            index += value > bounds[i] ? 1 : 0;
+        }
+
+        return index;
     }
 
     private static void AddBits(ref long location, double amount)

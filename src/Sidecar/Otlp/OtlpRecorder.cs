@@ -489,7 +489,7 @@ public sealed class OtlpRecorder
             for (var i = 0; i < point.BucketCounts.Count; i++)
             {
                 var upper = i < point.ExplicitBounds.Count ? point.ExplicitBounds[i] : double.PositiveInfinity;
-                mapped[IndexOf(bounds, upper)] += (long)Math.Min(point.BucketCounts[i], long.MaxValue);
+                mapped[Series.BucketOf(bounds, upper)] += (long)Math.Min(point.BucketCounts[i], long.MaxValue);
             }
 
             return;
@@ -497,29 +497,18 @@ public sealed class OtlpRecorder
 
         // Exponential: bucket k holds (base^k, base^(k+1)] with base = 2^(2^-scale).
         var scaleFactor = Math.Pow(2, -Math.Clamp(point.Scale, -10, 20));
-        mapped[IndexOf(bounds, 0)] += (long)Math.Min(point.ZeroCount, long.MaxValue);
+        mapped[Series.BucketOf(bounds, 0)] += (long)Math.Min(point.ZeroCount, long.MaxValue);
         for (var i = 0; i < point.PositiveCounts.Count; i++)
         {
             var upper = Math.Pow(2, (point.PositiveOffset + i + 1) * scaleFactor);
-            mapped[IndexOf(bounds, upper)] += (long)Math.Min(point.PositiveCounts[i], long.MaxValue);
+            mapped[Series.BucketOf(bounds, upper)] += (long)Math.Min(point.PositiveCounts[i], long.MaxValue);
         }
 
         for (var i = 0; i < point.NegativeCounts.Count; i++)
         {
             var upper = -Math.Pow(2, (point.NegativeOffset + i) * scaleFactor);
-            mapped[IndexOf(bounds, upper)] += (long)Math.Min(point.NegativeCounts[i], long.MaxValue);
+            mapped[Series.BucketOf(bounds, upper)] += (long)Math.Min(point.NegativeCounts[i], long.MaxValue);
         }
-    }
-
-    private static int IndexOf(double[] bounds, double upper)
-    {
-        var index = 0;
-        while (index < bounds.Length && upper > bounds[index])
-        {
-            index++;
-        }
-
-        return index;
     }
 
     private static bool IsAscending(List<double> bounds)
