@@ -1,4 +1,5 @@
 using AgentMetrics.Api.V1Alpha1;
+using AgentMetrics.Sidecar.Ingest;
 using Xunit;
 
 namespace AgentMetrics.Sidecar.Tests;
@@ -93,6 +94,21 @@ public class EventTests
 
         Assert.Contains(errors, e => e.Field == field && e.Message.Contains(message, StringComparison.Ordinal));
         Assert.Equal(before, t.Scrape());
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xC3, 0x28 })]
+    [InlineData(new byte[] { (byte)'\\', (byte)'u', (byte)'D', (byte)'8', (byte)'0', (byte)'0' })]
+    public void Text_that_cannot_be_decoded_refuses_the_request_whole(byte[] text)
+    {
+        byte[] body = [.. "[{\"type\":\"error\",\"error_type\":\"x\"},{\"type\":\"error\",\"error_type\":\""u8, .. text, .. "\"}]"u8];
+        var errors = new List<IngestError>();
+
+        var events = EventParser.Parse(body, errors);
+
+        Assert.Empty(events);
+        Assert.Equal("$", Assert.Single(errors).Field);
+        Assert.StartsWith("not valid JSON: ", errors[0].Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -127,6 +127,38 @@ public class OtlpTests
     }
 
     [Fact]
+    public void Streams_from_two_resources_feed_one_series_each_counting_its_own_increments()
+    {
+        var t = new TestRegistry();
+        Send(t, ProtoBuilder.MetricsRequest("svc", ProtoBuilder.Sum("jobs.done", 5, 100, true, Cumulative)));
+        Send(t, ProtoBuilder.MetricsRequest("svc", ProtoBuilder.Sum("jobs.done", 8, 100, true, Cumulative, ("worker", "a"))));
+        Send(t, ProtoBuilder.MetricsRequest("svc", ProtoBuilder.Sum("jobs.done", 7, 100, true, Cumulative)));
+        Send(t, ProtoBuilder.MetricsRequest("svc", ProtoBuilder.Sum("jobs.done", 9, 100, true, Cumulative, ("worker", "a"))));
+
+        Assert.Equal(7, t.Series("jobs_done").Value);
+        Assert.Equal(9, t.Series("jobs_done", "worker", "a").Value);
+    }
+
+    [Fact]
+    public void The_streams_of_a_replaced_custom_metric_stop_counting_toward_the_series_limit()
+    {
+        var t = new TestRegistry(new MetricLimits { MaxSeries = 50 });
+        for (var round = 0; round < 30; round++)
+        {
+            // A new help text replaces the family, and with it the series and their streams: the first point of each counts whole.
+            var definition = EventTests.Definition("misses", "retrieval_cache_misses", "counter", "OtlpMetric", "retrieval.cache.misses", labels: ["index"]);
+            definition.Spec.Metric.Help = $"round {round}";
+            t.Custom.Apply([definition]);
+            Send(t, ProtoBuilder.MetricsRequest("svc", ProtoBuilder.Sum("retrieval.cache.misses", 3, 1, true, Cumulative, ("index", "docs"))));
+            Send(t, ProtoBuilder.MetricsRequest("other", ProtoBuilder.Sum("retrieval.cache.misses", 4, 1, true, Cumulative, ("index", "docs"))));
+
+            Assert.Equal(7, t.Series("retrieval_cache_misses", "index", "docs").Value);
+        }
+
+        Assert.Equal(0, t.Registry.Self.Dropped(DropReason.TotalSeriesLimit).Value);
+    }
+
+    [Fact]
     public void Summaries_and_points_without_values_are_dropped_and_counted()
     {
         var t = new TestRegistry();

@@ -18,13 +18,17 @@ public enum EventType
 /// One validated event from the JSON events API. Which fields are set depends on <see cref="Type"/>;
 /// the parser guarantees the ones a type needs are present and in range.
 /// </summary>
-public sealed record AgentEvent
+public sealed class AgentEvent
 {
+    internal AgentEvent()
+    {
+    }
+
     /// <summary>The event's kind.</summary>
-    public EventType Type { get; init; }
+    public EventType Type { get; internal set; }
 
     /// <summary>The <c>type</c> field as sent (task, llm_call, …), which custom Event definitions match on.</summary>
-    public string TypeName { get; init; } = "";
+    public string TypeName { get; internal set; } = "";
 
     /// <summary>Duration in seconds (task, llm_call, tool_call), from duration_seconds or end − start.</summary>
     public double? DurationSeconds { get; init; }
@@ -74,8 +78,24 @@ public sealed record AgentEvent
     public double? Value { get; init; }
 
     /// <summary>Where the event sits in its request (<c>events[3].</c>), for error messages.</summary>
-    public string Path { get; init; } = "";
+    public string Path => Index < 0 ? "" : $"{Batch}[{Index}].";
 
-    /// <summary>The event's attributes, and its top-level scalar fields, which custom definitions read labels and values from.</summary>
-    public Attributes Fields { get; init; } = new();
+    /// <summary>
+    /// The event's attributes, and its top-level scalar fields, which custom definitions read labels and
+    /// values from. Read from the request body on first use, so only while the body is still held:
+    /// most events feed no custom metric and never need them.
+    /// </summary>
+    public Attributes Fields => field ??= EventParser.ReadFields(Source.Span, AttributesAt);
+
+    /// <summary>The batch the event came in: "events" for <c>{"events": [...]}</c>, "" for a bare array or a single event.</summary>
+    internal string Batch { get; set; } = "";
+
+    /// <summary>The event's index in its batch, -1 for a single event.</summary>
+    internal int Index { get; set; } = -1;
+
+    /// <summary>The event's JSON object in the request body.</summary>
+    internal ReadOnlyMemory<byte> Source { get; set; }
+
+    /// <summary>Where its attributes object starts within <see cref="Source"/>, -1 for none.</summary>
+    internal int AttributesAt { get; set; } = -1;
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace AgentMetrics.Sidecar.Ingest;
 
@@ -32,6 +33,9 @@ public sealed class Attributes
 
     /// <summary>The attributes in the order they came.</summary>
     public IReadOnlyList<KeyValuePair<string, AttributeValue>> Items => _items;
+
+    /// <summary>The attributes in the order they came, to read without an enumerator.</summary>
+    public ReadOnlySpan<KeyValuePair<string, AttributeValue>> AsSpan() => CollectionsMarshal.AsSpan(_items);
 
     /// <summary>Number of attributes.</summary>
     public int Count => _items.Count;

@@ -1,5 +1,6 @@
-using System.Globalization;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using AgentMetrics.Api.Catalog;
 
 namespace AgentMetrics.Sidecar.Ingest;
@@ -10,77 +11,82 @@ public sealed record IngestError(string Field, string Message);
 /// <summary>
 /// Parses and validates a request to the JSON events API: one event, an array of events, or
 /// <c>{"events": [...]}</c>. Either every event is valid and all are returned, or none is and every
-/// problem is reported, so a rejected batch changes nothing.
+/// problem is reported, so a rejected batch changes nothing. One pass over the body with a
+/// <see cref="Utf8JsonReader"/>: each event's fields are gathered into slots, then checked in a fixed
+/// order, so the errors do not depend on the order the fields came in.
 /// </summary>
-public static class EventParser
+public static partial class EventParser
 {
     /// <summary>The most events one request may carry.</summary>
     public const int MaxEventsPerRequest = 10_000;
 
-    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 16 };
-
-    private static readonly string[] Common = ["type", "timestamp", "attributes"];
+    private static readonly JsonReaderOptions Options = new() { MaxDepth = 16 };
 
     private static readonly string[] Durations = ["duration_seconds", "start", "end"];
 
-    private static readonly Dictionary<string, (EventType Type, string[] Fields)> Types = new(StringComparer.Ordinal)
+    private static readonly string[] HandoffOutcomes = ["success", "failure"];
+
+    private static readonly Dictionary<string, EventShape> Types = new EventShape[]
     {
-        ["task"] = (EventType.Task, ["task_type", "outcome", .. Durations, "tokens_in", "tokens_out", "cost", "model"]),
-        ["llm_call"] = (EventType.LlmCall, ["operation", "provider", "model", .. Durations, "time_to_first_token_seconds", "tokens_in", "tokens_out", "error_type"]),
-        ["tool_call"] = (EventType.ToolCall, ["tool", "tool_type", .. Durations, "error_type"]),
-        ["handoff"] = (EventType.Handoff, ["target_agent", "outcome", "context_preserved"]),
-        ["escalation"] = (EventType.Escalation, ["reason"]),
-        ["feedback"] = (EventType.Feedback, ["task_type", "satisfaction", "accuracy"]),
-        ["gauge"] = (EventType.Gauge, ["queue_depth", "tasks_in_flight"]),
-        ["error"] = (EventType.Error, ["error_type"]),
-        ["observation"] = (EventType.Observation, ["metric", "value"]),
-    };
+        new("task", EventType.Task, ["task_type", "outcome", .. Durations, "tokens_in", "tokens_out", "cost", "model"]),
+        new("llm_call", EventType.LlmCall, ["operation", "provider", "model", .. Durations, "time_to_first_token_seconds", "tokens_in", "tokens_out", "error_type"]),
+        new("tool_call", EventType.ToolCall, ["tool", "tool_type", .. Durations, "error_type"]),
+        new("handoff", EventType.Handoff, ["target_agent", "outcome", "context_preserved"]),
+        new("escalation", EventType.Escalation, ["reason"]),
+        new("feedback", EventType.Feedback, ["task_type", "satisfaction", "accuracy"]),
+        new("gauge", EventType.Gauge, ["queue_depth", "tasks_in_flight"]),
+        new("error", EventType.Error, ["error_type"]),
+        new("observation", EventType.Observation, ["metric", "value"]),
+    }.ToDictionary(shape => shape.Name, StringComparer.Ordinal);
+
+    private static readonly Utf8Names<EventShape> TypesByName = new(Types.Select(t => (t.Key, t.Value)));
+
+    private static readonly Utf8Names<Field> FieldsByName = new(Enum.GetValues<Field>().Where(f => f != Field.Unknown).Select(f => (FieldNames.Of(f), f)));
+
+    /// <summary>Outcomes as the catalog spells them, so events share one string per outcome.</summary>
+    private static readonly Utf8Names<string> Outcomes = new(BuiltInMetrics.TaskOutcomes.Select(o => (o, o)));
 
     private static readonly string TypeList = string.Join(", ", Types.Keys);
+
+    /// <summary>The fields every event type takes.</summary>
+    private static readonly uint CommonMask = Bit(Field.Type) | Bit(Field.Timestamp) | Bit(Field.Attributes);
 
     /// <summary>Parses <paramref name="body"/>; the events when <paramref name="errors"/> is empty.</summary>
     public static List<AgentEvent> Parse(ReadOnlyMemory<byte> body, List<IngestError> errors)
     {
         var events = new List<AgentEvent>();
-        JsonDocument document;
+        var first = errors.Count;
         try
         {
-            document = JsonDocument.Parse(body, Options);
+            var reader = new Utf8JsonReader(body.Span, Options);
+            var slots = new Slot[FieldCount];
+            reader.Read();
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartArray:
+                    ParseArray(ref reader, body, slots, "", events, errors);
+                    break;
+                case JsonTokenType.StartObject:
+                    ParseRoot(ref reader, body, slots, events, errors);
+                    break;
+                default:
+                    errors.Add(new("$", "must be an event object, an array of events, or {\"events\": [...]}"));
+                    break;
+            }
+
+            // Whatever follows the root value must be whitespace; the reader throws otherwise.
+            reader.Read();
         }
         catch (JsonException e)
         {
-            errors.Add(new("$", $"not valid JSON: {e.Message}"));
+            Refuse(events, errors, first, e.Message);
             return events;
         }
-
-        using (document)
+        catch (UnreadableTextException e)
         {
-            var root = document.RootElement;
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("events", out var batch))
-            {
-                if (batch.ValueKind != JsonValueKind.Array)
-                {
-                    errors.Add(new("events", "must be an array of events"));
-                    return events;
-                }
-
-                ParseArray(batch, "events", events, errors);
-            }
-            else if (root.ValueKind == JsonValueKind.Array)
-            {
-                ParseArray(root, "", events, errors);
-            }
-            else if (root.ValueKind == JsonValueKind.Object)
-            {
-                if (ParseEvent(root, "", errors) is { } single)
-                {
-                    events.Add(single);
-                }
-            }
-            else
-            {
-                errors.Add(new("$", "must be an event object, an array of events, or {\"events\": [...]}"));
-            }
+            // A syntax error anywhere is reported before text that cannot be decoded, wherever each is.
+            Refuse(events, errors, first, SyntaxError(body.Span) ?? e.Message);
+            return events;
         }
 
         if (errors.Count > 0)
@@ -91,400 +97,413 @@ public static class EventParser
         return events;
     }
 
-    private static void ParseArray(JsonElement array, string path, List<AgentEvent> events, List<IngestError> errors)
+    /// <summary>An event's attributes and its top-level scalar fields (attributes win), read again from the event's JSON object.</summary>
+    internal static Attributes ReadFields(ReadOnlySpan<byte> source, int attributesAt)
     {
-        var length = array.GetArrayLength();
-        if (length == 0)
+        var fields = new Attributes();
+        if (attributesAt >= 0)
         {
-            errors.Add(new(path.Length == 0 ? "$" : path, "holds no events"));
-            return;
+            var attributes = new Utf8JsonReader(source[attributesAt..], Options);
+            attributes.Read();
+            while (attributes.Read() && attributes.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = attributes.GetString()!;
+                attributes.Read();
+                if (Scalar(ref attributes, finiteOnly: true) is { } value)
+                {
+                    fields.Set(name, value);
+                }
+            }
         }
 
-        if (length > MaxEventsPerRequest)
+        var reader = new Utf8JsonReader(source, Options);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            errors.Add(new(path.Length == 0 ? "$" : path, $"holds {length} events; the most one request may carry is {MaxEventsPerRequest}"));
-            return;
+            var name = reader.GetString()!;
+            reader.Read();
+            if (name is "attributes" or "type" or "timestamp" || fields.TryGet(name, out _))
+            {
+                reader.Skip();
+                continue;
+            }
+
+            if (Scalar(ref reader, finiteOnly: false) is { } value)
+            {
+                fields.Set(name, value);
+            }
         }
 
-        var index = 0;
-        foreach (var element in array.EnumerateArray())
-        {
-            var prefix = path.Length == 0 ? $"[{index}]" : $"{path}[{index}]";
-            if (element.ValueKind != JsonValueKind.Object)
-            {
-                errors.Add(new(prefix, "must be an event object"));
-            }
-            else if (ParseEvent(element, prefix + ".", errors) is { } parsed)
-            {
-                events.Add(parsed);
-            }
+        return fields;
+    }
 
-            index++;
+    private static AttributeValue? Scalar(ref Utf8JsonReader reader, bool finiteOnly)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                return AttributeValue.Of(reader.GetString()!);
+            case JsonTokenType.Number when reader.TryGetDouble(out var number) && (!finiteOnly || double.IsFinite(number)):
+                return AttributeValue.Of(number);
+            case JsonTokenType.True:
+            case JsonTokenType.False:
+                return AttributeValue.Of(reader.TokenType == JsonTokenType.True);
+            default:
+                reader.Skip();
+                return null;
         }
     }
 
-    private static AgentEvent? ParseEvent(JsonElement element, string prefix, List<IngestError> errors)
+    private static void Refuse(List<AgentEvent> events, List<IngestError> errors, int first, string problem)
     {
-        var reader = new FieldReader(element, prefix, errors);
-        var typeName = reader.String("type", required: true);
-        if (typeName is null)
+        events.Clear();
+        errors.RemoveRange(first, errors.Count - first);
+        errors.Add(new("$", $"not valid JSON: {problem}"));
+    }
+
+    private static string? SyntaxError(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body, Options);
+        try
+        {
+            while (reader.Read())
+            {
+            }
+
+            return null;
+        }
+        catch (JsonException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>A root object: a batch under "events" (the last one, as a lookup by name finds), or else one event.</summary>
+    private static void ParseRoot(ref Utf8JsonReader reader, ReadOnlyMemory<byte> body, Slot[] slots, List<AgentEvent> events, List<IngestError> errors)
+    {
+        var start = reader;
+        var first = errors.Count;
+        var batch = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isBatch = reader.ValueTextEquals("events"u8);
+            reader.Read();
+            if (!isBatch)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            batch = true;
+            events.Clear();
+            errors.RemoveRange(first, errors.Count - first);
+            if (reader.TokenType == JsonTokenType.StartArray)
+            {
+                ParseArray(ref reader, body, slots, "events", events, errors);
+            }
+            else
+            {
+                errors.Add(new("events", "must be an array of events"));
+                reader.Skip();
+            }
+        }
+
+        if (!batch)
+        {
+            // Read again as one event; the reader ends where it was, on the closing brace.
+            reader = start;
+            if (ParseEvent(ref reader, body, slots, "", -1, errors) is { } single)
+            {
+                events.Add(single);
+            }
+        }
+    }
+
+    private static void ParseArray(ref Utf8JsonReader reader, ReadOnlyMemory<byte> body, Slot[] slots, string batch, List<AgentEvent> events, List<IngestError> errors)
+    {
+        var first = errors.Count;
+        var count = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            // Past the cap the array is refused whatever it holds: it is read on only for its length and its syntax.
+            if (count < MaxEventsPerRequest)
+            {
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    errors.Add(new($"{batch}[{count}]", "must be an event object"));
+                }
+                else if (ParseEvent(ref reader, body, slots, batch, count, errors) is { } parsed)
+                {
+                    events.Add(parsed);
+                }
+            }
+
+            reader.Skip();
+            count++;
+        }
+
+        var where = batch.Length == 0 ? "$" : batch;
+        if (count == 0)
+        {
+            errors.Add(new(where, "holds no events"));
+        }
+        else if (count > MaxEventsPerRequest)
+        {
+            events.Clear();
+            errors.RemoveRange(first, errors.Count - first);
+            errors.Add(new(where, $"holds {count} events; the most one request may carry is {MaxEventsPerRequest}"));
+        }
+    }
+
+    /// <summary>Reads one event object (the reader ends on its closing brace) and checks it; null when it has errors.</summary>
+    private static AgentEvent? ParseEvent(ref Utf8JsonReader reader, ReadOnlyMemory<byte> body, Slot[] slots, string batch, int index, List<IngestError> errors)
+    {
+        var objectStart = (int)reader.TokenStartIndex;
+        var names = reader;
+        var check = new EventCheck(body.Span, slots, batch, index, errors);
+        var foreign = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var field = FieldsByName.TryGet(Unescaped(ref reader), out var known) ? known : Field.Unknown;
+            reader.Read();
+            if (field == Field.Unknown)
+            {
+                foreign = true;
+                reader.Skip();
+                continue;
+            }
+
+            check.Gather(ref reader, field);
+        }
+
+        var source = body[objectStart..(int)reader.BytesConsumed];
+        if (check.String(Field.Type, required: true) is null)
         {
             return null;
         }
 
-        if (!Types.TryGetValue(typeName, out var type))
+        if (check.Shape is not { } shape)
         {
-            errors.Add(new(prefix + "type", $"\"{typeName}\" is not an event type; use one of {TypeList}"));
+            check.Fail(Field.Type, $"\"{check.TextOf(Field.Type)}\" is not an event type; use one of {TypeList}");
             return null;
         }
 
-        reader.RejectUnknown(Common, type.Fields);
-        reader.Timestamp("timestamp");
-        var fields = reader.Attributes("attributes");
-        var duration = type.Fields.Contains("duration_seconds") ? reader.Duration(required: true) : null;
-        var result = type.Type switch
+        if (foreign || (check.Seen & ~(CommonMask | shape.Mask)) != 0)
+        {
+            RejectUnknown(ref names, shape, ref check);
+        }
+
+        check.Timestamp(Field.Timestamp);
+        check.Attributes();
+        var duration = shape.HasDuration ? check.Duration(required: true) : null;
+        var e = shape.Type switch
         {
             EventType.Task => new AgentEvent
             {
-                Outcome = reader.OneOf("outcome", BuiltInMetrics.TaskOutcomes, required: true),
-                TaskType = reader.String("task_type"),
+                Outcome = check.OneOf(Field.Outcome, BuiltInMetrics.TaskOutcomes, required: true),
+                TaskType = check.String(Field.TaskType),
                 DurationSeconds = duration,
-                TokensIn = reader.Count("tokens_in"),
-                TokensOut = reader.Count("tokens_out"),
-                Cost = reader.Number("cost", min: 0),
-                Model = reader.String("model"),
+                TokensIn = check.Count(Field.TokensIn),
+                TokensOut = check.Count(Field.TokensOut),
+                Cost = check.Number(Field.Cost, min: 0),
+                Model = check.String(Field.Model),
             },
             EventType.LlmCall => new AgentEvent
             {
-                Operation = reader.String("operation"),
-                Provider = reader.String("provider"),
-                Model = reader.String("model"),
+                Operation = check.String(Field.Operation),
+                Provider = check.String(Field.Provider),
+                Model = check.String(Field.Model),
                 DurationSeconds = duration,
-                TimeToFirstTokenSeconds = reader.Number("time_to_first_token_seconds", min: 0),
-                TokensIn = reader.Count("tokens_in"),
-                TokensOut = reader.Count("tokens_out"),
-                ErrorType = reader.String("error_type"),
+                TimeToFirstTokenSeconds = check.Number(Field.TimeToFirstTokenSeconds, min: 0),
+                TokensIn = check.Count(Field.TokensIn),
+                TokensOut = check.Count(Field.TokensOut),
+                ErrorType = check.String(Field.ErrorType),
             },
             EventType.ToolCall => new AgentEvent
             {
-                Tool = reader.String("tool", required: true),
-                ToolType = reader.String("tool_type"),
+                Tool = check.String(Field.Tool, required: true),
+                ToolType = check.String(Field.ToolType),
                 DurationSeconds = duration,
-                ErrorType = reader.String("error_type"),
+                ErrorType = check.String(Field.ErrorType),
             },
             EventType.Handoff => new AgentEvent
             {
-                TargetAgent = reader.String("target_agent", required: true),
-                Outcome = reader.OneOf("outcome", ["success", "failure"], required: true),
-                ContextPreserved = reader.Boolean("context_preserved"),
+                TargetAgent = check.String(Field.TargetAgent, required: true),
+                Outcome = check.OneOf(Field.Outcome, HandoffOutcomes, required: true),
+                ContextPreserved = check.Boolean(Field.ContextPreserved),
             },
-            EventType.Escalation => new AgentEvent { Reason = reader.String("reason", required: true) },
-            EventType.Feedback => Feedback(reader),
-            EventType.Gauge => Gauge(reader),
-            EventType.Error => new AgentEvent { ErrorType = reader.String("error_type", required: true) },
+            EventType.Escalation => new AgentEvent { Reason = check.String(Field.Reason, required: true) },
+            EventType.Feedback => Feedback(ref check),
+            EventType.Gauge => Gauge(ref check),
+            EventType.Error => new AgentEvent { ErrorType = check.String(Field.ErrorType, required: true) },
             EventType.Observation => new AgentEvent
             {
-                Metric = reader.String("metric", required: true),
-                Value = reader.Number("value", min: double.MinValue, required: true),
+                Metric = check.String(Field.Metric, required: true),
+                Value = check.Number(Field.Value, min: double.MinValue, required: true),
             },
-            _ => throw new InvalidOperationException($"unhandled event type {type.Type}"),
+            _ => throw new InvalidOperationException($"unhandled event type {shape.Type}"),
         };
 
-        if (reader.Failed)
+        if (check.Failed)
         {
             return null;
         }
 
-        reader.CopyScalars(fields);
-        return result with { Type = type.Type, TypeName = typeName, Fields = fields, Path = prefix };
+        e.Type = shape.Type;
+        e.TypeName = shape.Name;
+        e.Batch = batch;
+        e.Index = index;
+        e.Source = source;
+        e.AttributesAt = check.AttributesAt(objectStart);
+        return e;
     }
 
-    private static AgentEvent Feedback(FieldReader reader)
+    private static AgentEvent Feedback(ref EventCheck check)
     {
-        var satisfaction = reader.Number("satisfaction", min: 0, max: 1);
-        var accuracy = reader.Number("accuracy", min: 0, max: 1);
+        var satisfaction = check.Number(Field.Satisfaction, min: 0, max: 1);
+        var accuracy = check.Number(Field.Accuracy, min: 0, max: 1);
         if (satisfaction is null && accuracy is null)
         {
-            reader.Fail("satisfaction", "a feedback event needs satisfaction or accuracy (0 to 1)");
+            check.Fail(Field.Satisfaction, "a feedback event needs satisfaction or accuracy (0 to 1)");
         }
 
-        return new AgentEvent { TaskType = reader.String("task_type"), Satisfaction = satisfaction, Accuracy = accuracy };
+        return new AgentEvent { TaskType = check.String(Field.TaskType), Satisfaction = satisfaction, Accuracy = accuracy };
     }
 
-    private static AgentEvent Gauge(FieldReader reader)
+    private static AgentEvent Gauge(ref EventCheck check)
     {
-        var queue = reader.Number("queue_depth", min: 0);
-        var inFlight = reader.Number("tasks_in_flight", min: 0);
+        var queue = check.Number(Field.QueueDepth, min: 0);
+        var inFlight = check.Number(Field.TasksInFlight, min: 0);
         if (queue is null && inFlight is null)
         {
-            reader.Fail("queue_depth", "a gauge event needs queue_depth or tasks_in_flight");
+            check.Fail(Field.QueueDepth, "a gauge event needs queue_depth or tasks_in_flight");
         }
 
         return new AgentEvent { QueueDepth = queue, TasksInFlight = inFlight };
     }
 
-    /// <summary>Reads and checks the fields of one event object, collecting errors under its path.</summary>
-    private sealed class FieldReader(JsonElement element, string prefix, List<IngestError> errors)
+    /// <summary>Names, in the order they came, every field the event's type does not take.</summary>
+    private static void RejectUnknown(ref Utf8JsonReader reader, EventShape shape, ref EventCheck check)
     {
-        private readonly int _errorsBefore = errors.Count;
-
-        public bool Failed => errors.Count > _errorsBefore;
-
-        public void Fail(string field, string message) => errors.Add(new(prefix + field, message));
-
-        public void RejectUnknown(string[] common, string[] fields)
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            foreach (var property in element.EnumerateObject())
+            var known = FieldsByName.TryGet(Unescaped(ref reader), out var field);
+            if (!known || (Bit(field) & (CommonMask | shape.Mask)) == 0)
             {
-                if (!common.Contains(property.Name) && !fields.Contains(property.Name))
-                {
-                    Fail(property.Name, $"is not a field of this event type; it takes {string.Join(", ", fields)} (and type, timestamp, attributes)");
-                }
+                check.Fail(Text(ref reader), $"is not a field of this event type; it takes {shape.FieldList} (and type, timestamp, attributes)");
             }
+
+            reader.Read();
+            reader.Skip();
         }
-
-        public string? String(string name, bool required = false)
-        {
-            if (!Present(name, out var value))
-            {
-                if (required)
-                {
-                    Fail(name, "is required");
-                }
-
-                return null;
-            }
-
-            if (value.ValueKind != JsonValueKind.String)
-            {
-                Fail(name, $"must be a string, got {Describe(value)}");
-                return null;
-            }
-
-            var text = value.GetString()!;
-            if (required && text.Length == 0)
-            {
-                Fail(name, "must not be empty");
-                return null;
-            }
-
-            return text;
-        }
-
-        public string? OneOf(string name, IReadOnlyList<string> allowed, bool required)
-        {
-            var text = String(name, required);
-            if (text is not null && !allowed.Contains(text))
-            {
-                Fail(name, $"\"{text}\" is not allowed; use one of {string.Join(", ", allowed)}");
-                return null;
-            }
-
-            return text;
-        }
-
-        public double? Number(string name, double min = double.MinValue, double max = double.MaxValue, bool required = false)
-        {
-            if (!Present(name, out var value))
-            {
-                if (required)
-                {
-                    Fail(name, "is required");
-                }
-
-                return null;
-            }
-
-            if (value.ValueKind != JsonValueKind.Number)
-            {
-                Fail(name, $"must be a number, got {Describe(value)}");
-                return null;
-            }
-
-            if (!value.TryGetDouble(out var number) || !double.IsFinite(number))
-            {
-                Fail(name, $"{value.GetRawText()} is out of range for a number");
-                return null;
-            }
-
-            if (number < min || number > max)
-            {
-                Fail(name, max == double.MaxValue
-                    ? $"must be at least {min.ToString(CultureInfo.InvariantCulture)}, got {number.ToString(CultureInfo.InvariantCulture)}"
-                    : $"must be between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}, got {number.ToString(CultureInfo.InvariantCulture)}");
-                return null;
-            }
-
-            return number;
-        }
-
-        public long? Count(string name)
-        {
-            if (!Present(name, out var value))
-            {
-                return null;
-            }
-
-            if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var count))
-            {
-                Fail(name, $"must be a whole number, got {Describe(value)}");
-                return null;
-            }
-
-            if (count < 0)
-            {
-                Fail(name, $"must not be negative, got {count}");
-                return null;
-            }
-
-            return count;
-        }
-
-        public bool? Boolean(string name)
-        {
-            if (!Present(name, out var value))
-            {
-                return null;
-            }
-
-            if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-            {
-                Fail(name, $"must be true or false, got {Describe(value)}");
-                return null;
-            }
-
-            return value.GetBoolean();
-        }
-
-        public DateTimeOffset? Timestamp(string name)
-        {
-            var text = String(name);
-            if (text is null)
-            {
-                return null;
-            }
-
-            if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var time))
-            {
-                Fail(name, $"\"{text}\" is not an RFC 3339 time such as 2026-01-02T15:04:05.123Z");
-                return null;
-            }
-
-            return time;
-        }
-
-        public double? Duration(bool required)
-        {
-            var seconds = Number("duration_seconds", min: 0);
-            var start = Timestamp("start");
-            var end = Timestamp("end");
-            if (seconds is not null)
-            {
-                if (start is not null || end is not null)
-                {
-                    Fail("duration_seconds", "give duration_seconds or start and end, not both");
-                }
-
-                return seconds;
-            }
-
-            if (start is not null && end is not null)
-            {
-                if (end < start)
-                {
-                    Fail("end", "must not be before start");
-                    return null;
-                }
-
-                return (end.Value - start.Value).TotalSeconds;
-            }
-
-            if (start is not null || end is not null)
-            {
-                Fail(start is null ? "start" : "end", "start and end go together");
-            }
-            else if (required && !Failed)
-            {
-                Fail("duration_seconds", "is required (or start and end)");
-            }
-
-            return null;
-        }
-
-        public Attributes Attributes(string name)
-        {
-            var attributes = new Attributes();
-            if (!Present(name, out var value))
-            {
-                return attributes;
-            }
-
-            if (value.ValueKind != JsonValueKind.Object)
-            {
-                Fail(name, $"must be an object of strings, numbers and booleans, got {Describe(value)}");
-                return attributes;
-            }
-
-            foreach (var property in value.EnumerateObject())
-            {
-                switch (property.Value.ValueKind)
-                {
-                    case JsonValueKind.String:
-                        attributes.Set(property.Name, AttributeValue.Of(property.Value.GetString()!));
-                        break;
-                    case JsonValueKind.Number when property.Value.TryGetDouble(out var number) && double.IsFinite(number):
-                        attributes.Set(property.Name, AttributeValue.Of(number));
-                        break;
-                    case JsonValueKind.True or JsonValueKind.False:
-                        attributes.Set(property.Name, AttributeValue.Of(property.Value.GetBoolean()));
-                        break;
-                    default:
-                        Fail($"{name}.{property.Name}", $"must be a string, a finite number or a boolean, got {Describe(property.Value)}");
-                        break;
-                }
-            }
-
-            return attributes;
-        }
-
-        /// <summary>Top-level scalar fields become attributes too (attributes win), so custom definitions can read them.</summary>
-        public void CopyScalars(Attributes fields)
-        {
-            foreach (var property in element.EnumerateObject())
-            {
-                if (property.Name is "attributes" or "type" or "timestamp" || fields.TryGet(property.Name, out _))
-                {
-                    continue;
-                }
-
-                switch (property.Value.ValueKind)
-                {
-                    case JsonValueKind.String:
-                        fields.Set(property.Name, AttributeValue.Of(property.Value.GetString()!));
-                        break;
-                    case JsonValueKind.Number when property.Value.TryGetDouble(out var number):
-                        fields.Set(property.Name, AttributeValue.Of(number));
-                        break;
-                    case JsonValueKind.True or JsonValueKind.False:
-                        fields.Set(property.Name, AttributeValue.Of(property.Value.GetBoolean()));
-                        break;
-                }
-            }
-        }
-
-        private bool Present(string name, out JsonElement value) =>
-            element.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
-
-        private static string Describe(JsonElement value) => value.ValueKind switch
-        {
-            JsonValueKind.Object => "an object",
-            JsonValueKind.Array => "an array",
-            JsonValueKind.String => $"the string \"{Clip(value.GetString()!)}\"",
-            JsonValueKind.Number => $"the number {Clip(value.GetRawText())}",
-            JsonValueKind.True or JsonValueKind.False => $"the boolean {value.GetRawText()}",
-            _ => "null",
-        };
-
-        private static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "…";
     }
+
+    /// <summary>A string or property name as UTF-8 without escapes: as it stands in the body unless it holds any.</summary>
+    private static ReadOnlySpan<byte> Unescaped(ref Utf8JsonReader reader) =>
+        reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(Text(ref reader)) : reader.ValueSpan;
+
+    private static uint Bit(Field field) => 1u << (int)field;
+
+    /// <summary>A string or property name as text; text that is not valid UTF-8 refuses the request.</summary>
+    private static string Text(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new UnreadableTextException(e.Message);
+        }
+    }
+
+    /// <summary>Makes sure a string the parser does not decode now could be decoded later.</summary>
+    private static void CheckText(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueIsEscaped || !Utf8.IsValid(reader.ValueSpan))
+        {
+            Text(ref reader);
+        }
+    }
+
+    /// <summary>Slots per event: one per field the API knows, and one unused for <see cref="Field.Unknown"/>.</summary>
+    private const int FieldCount = (int)Field.Value + 1;
+
+    /// <summary>The fields the events API knows; each has a bit in a mask.</summary>
+    private enum Field
+    {
+        Unknown,
+        Type,
+        Timestamp,
+        Attributes,
+        DurationSeconds,
+        Start,
+        End,
+        TaskType,
+        Outcome,
+        TokensIn,
+        TokensOut,
+        Cost,
+        Model,
+        Operation,
+        Provider,
+        TimeToFirstTokenSeconds,
+        ErrorType,
+        Tool,
+        ToolType,
+        TargetAgent,
+        ContextPreserved,
+        Reason,
+        Satisfaction,
+        Accuracy,
+        QueueDepth,
+        TasksInFlight,
+        Metric,
+        Value,
+    }
+
+    private static class FieldNames
+    {
+        private static readonly string[] Names =
+        [
+            "", "type", "timestamp", "attributes", "duration_seconds", "start", "end", "task_type", "outcome", "tokens_in",
+            "tokens_out", "cost", "model", "operation", "provider", "time_to_first_token_seconds", "error_type", "tool",
+            "tool_type", "target_agent", "context_preserved", "reason", "satisfaction", "accuracy", "queue_depth",
+            "tasks_in_flight", "metric", "value",
+        ];
+
+        public static string Of(Field field) => Names[(int)field];
+    }
+
+    /// <summary>An event type: its name, the fields it takes (in the order error messages list them) and their mask.</summary>
+    private sealed class EventShape
+    {
+        public EventShape(string name, EventType type, string[] fields)
+        {
+            Name = name;
+            Type = type;
+            FieldList = string.Join(", ", fields);
+            HasDuration = fields.Contains("duration_seconds");
+            foreach (var field in fields)
+            {
+                Mask |= Bit(FieldsByName(field));
+            }
+        }
+
+        public string Name { get; }
+
+        public EventType Type { get; }
+
+        public string FieldList { get; }
+
+        public bool HasDuration { get; }
+
+        public uint Mask { get; }
+
+        private static Field FieldsByName(string name) =>
+            Enum.GetValues<Field>().First(f => FieldNames.Of(f) == name);
+    }
+
+    /// <summary>A string in the body that cannot be decoded (not UTF-8, or an unpaired surrogate escape).</summary>
+    private sealed class UnreadableTextException(string message) : Exception(message);
 }

@@ -28,7 +28,7 @@ internal sealed class LabelKeyComparer : IEqualityComparer<LabelKey>, IAlternate
 
         for (var i = 0; i < alternate.Length; i++)
         {
-            if (!string.Equals(alternate[i], values[i], StringComparison.Ordinal))
+            if (alternate[i] != values[i])
             {
                 return false;
             }
@@ -42,7 +42,8 @@ internal sealed class LabelKeyComparer : IEqualityComparer<LabelKey>, IAlternate
         var hash = new HashCode();
         foreach (var value in alternate)
         {
-            hash.Add(value, StringComparer.Ordinal);
+            // string.GetHashCode is the ordinal hash, called directly rather than through a comparer.
+            hash.Add(value?.GetHashCode() ?? 0);
         }
 
         return hash.ToHashCode();

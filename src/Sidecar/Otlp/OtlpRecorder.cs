@@ -1,4 +1,4 @@
-using System.Text;
+using System.Collections.Concurrent;
 using AgentMetrics.Api.Catalog;
 using AgentMetrics.Sidecar.Custom;
 using AgentMetrics.Sidecar.Ingest;
@@ -21,6 +21,16 @@ public sealed class OtlpRecorder
 
     private const int MaxPassThroughBuckets = 64;
 
+    /// <summary>Attribute keys whose label names are remembered; past that many, names are worked out each time.</summary>
+    private const int MaxCachedLabelNames = 10_000;
+
+    /// <summary>Per-thread room for a series key being put together, so looking up an existing series allocates nothing.</summary>
+    [ThreadStatic]
+    private static string[]? t_key;
+
+    [ThreadStatic]
+    private static Label[]? t_labels;
+
     private static readonly Dictionary<string, string> UnitSuffixes = new(StringComparer.Ordinal)
     {
         ["s"] = "seconds",
@@ -37,8 +47,11 @@ public sealed class OtlpRecorder
     private readonly CustomMetrics _custom;
     private readonly IReadOnlyList<string> _promoted;
     private readonly Dictionary<string, MetricSpec> _conventions;
-    private readonly Dictionary<string, StreamState> _streams = new(StringComparer.Ordinal);
-    private readonly Lock _streamsGate = new();
+    private readonly string[] _promotedLabels;
+    private readonly ConcurrentDictionary<string, string> _labelNames = new(StringComparer.Ordinal);
+    private readonly Func<bool> _admitStream;
+    private int _labelNameCount;
+    private int _streamCount;
 
     /// <summary>Creates a recorder; <paramref name="promotedResourceAttributes"/> become labels of passed-through metrics.</summary>
     public OtlpRecorder(MetricRegistry registry, CustomMetrics custom, IReadOnlyList<string>? promotedResourceAttributes = null)
@@ -47,6 +60,9 @@ public sealed class OtlpRecorder
         _custom = custom;
         _promoted = promotedResourceAttributes ?? DefaultPromotedResourceAttributes;
         _conventions = BuiltInMetrics.All.Where(m => m.Convention is not null).ToDictionary(m => m.Convention!, StringComparer.Ordinal);
+        _promotedLabels = [.. _promoted.Select(key => Exported(LabelNames.Translate(key)))];
+        _admitStream = AdmitStream;
+        custom.SeriesRemoved += ForgetStreams;
     }
 
     /// <summary>Records a decoded request; returns how many data points could not be recorded.</summary>
@@ -55,9 +71,10 @@ public sealed class OtlpRecorder
         long rejected = 0;
         long accepted = 0;
         var set = _custom.Current;
-        foreach (var resource in request)
+        foreach (var resourceMetrics in request)
         {
-            foreach (var metric in resource.Metrics)
+            var resource = new OtlpResource(resourceMetrics.Resource);
+            foreach (var metric in resourceMetrics.Metrics)
             {
                 var route = RouteOf(metric, set);
                 foreach (var point in metric.Points)
@@ -67,7 +84,7 @@ public sealed class OtlpRecorder
                         continue;
                     }
 
-                    if (RecordPoint(metric, point, resource.Resource, route))
+                    if (RecordPoint(metric, point, resource, ref route))
                     {
                         accepted++;
                     }
@@ -84,7 +101,14 @@ public sealed class OtlpRecorder
     }
 
     /// <summary>Where a metric's points go, worked out once per metric rather than once per point.</summary>
-    private readonly record struct Route(CustomMetric[] Customs, MetricFamily? BuiltIn, string PassThroughName, MetricType Type);
+    private record struct Route(CustomMetric[] Customs, MetricFamily? BuiltIn, string PassThroughName, MetricType Type)
+    {
+        /// <summary>The pass-through family, once a point has found or defined it.</summary>
+        public MetricFamily? PassThrough { get; set; }
+    }
+
+    /// <summary>A label of a passed-through series, with its place among the attributes (the first of two that clash wins).</summary>
+    private readonly record struct Label(string Name, string Value, int Order);
 
     private Route RouteOf(OtlpMetric metric, CustomMetricSet set)
     {
@@ -99,7 +123,7 @@ public sealed class OtlpRecorder
         return new Route(set.ForOtlpMetric(metric.Name), builtIn, name, type);
     }
 
-    private bool RecordPoint(OtlpMetric metric, OtlpPoint point, Attributes resource, Route route)
+    private bool RecordPoint(OtlpMetric metric, OtlpPoint point, OtlpResource resource, ref Route route)
     {
         if (metric.Kind is OtlpDataKind.Summary or OtlpDataKind.None || metric.Name.Length == 0
             || (metric.Kind is OtlpDataKind.Sum or OtlpDataKind.Gauge && !point.HasValue)
@@ -116,7 +140,7 @@ public sealed class OtlpRecorder
             var recorded = true;
             foreach (var custom in customs)
             {
-                if (custom.Matches(point.Attributes, resource))
+                if (custom.Matches(point.Attributes, resource.Attributes))
                 {
                     recorded &= RecordCustom(custom, metric, point, resource);
                 }
@@ -129,21 +153,21 @@ public sealed class OtlpRecorder
         if (builtIn is not null)
         {
             var labels = builtIn.Spec.Labels!;
-            var key = new string[labels.Count];
-            for (var i = 0; i < key.Length; i++)
+            var key = Scratch(ref t_key, labels.Count);
+            for (var i = 0; i < labels.Count; i++)
             {
                 key[i] = LabelValues.Cap(_registry, point.Attributes.Text(labels[i]));
             }
 
-            return builtIn.GetOrAdd(key) is { } series && Apply(series, metric, point, metric.Name, resource);
+            return builtIn.GetOrAdd(key.AsSpan(0, labels.Count)) is { } series && Apply(series, metric, point, resource);
         }
 
-        return PassThrough(metric, point, resource, route);
+        return PassThrough(metric, point, resource, ref route);
     }
 
-    private bool RecordCustom(CustomMetric custom, OtlpMetric metric, OtlpPoint point, Attributes resource)
+    private bool RecordCustom(CustomMetric custom, OtlpMetric metric, OtlpPoint point, OtlpResource resource)
     {
-        if (custom.SeriesFor(point.Attributes, resource, _registry) is not { } series)
+        if (custom.SeriesFor(point.Attributes, resource.Attributes, _registry) is not { } series)
         {
             return false;
         }
@@ -168,13 +192,13 @@ public sealed class OtlpRecorder
             return false;
         }
 
-        return Apply(series, metric, point, custom.Family.Name + "\u0002" + metric.Name, resource);
+        return Apply(series, metric, point, resource);
     }
 
-    private bool PassThrough(OtlpMetric metric, OtlpPoint point, Attributes resource, Route route)
+    private bool PassThrough(OtlpMetric metric, OtlpPoint point, OtlpResource resource, ref Route route)
     {
         var (type, name) = (route.Type, route.PassThroughName);
-        var family = _registry.Find(name);
+        var family = route.PassThrough ??= _registry.Find(name);
         if (family is null)
         {
             double[] bounds = type != MetricType.Histogram ? []
@@ -182,7 +206,7 @@ public sealed class OtlpRecorder
                     ? [.. point.ExplicitBounds]
                     : CustomMetric.DefaultBuckets;
             var help = metric.Description.Length > 0 ? metric.Description : $"OTLP metric {metric.Name}.";
-            family = _registry.GetOrDefine(new FamilySpec(name, type, help, null, null, bounds, _registry.Limits.DefaultSeriesLimit, FamilyOrigin.Otlp));
+            family = route.PassThrough = _registry.GetOrDefine(new FamilySpec(name, type, help, null, null, bounds, _registry.Limits.DefaultSeriesLimit, FamilyOrigin.Otlp));
         }
 
         if (family is null || family.Type != type || family.Spec.Labels is not null)
@@ -196,41 +220,133 @@ public sealed class OtlpRecorder
         }
 
         return family.GetOrAdd(PassThroughKey(point.Attributes, resource)) is { } series
-            && Apply(series, metric, point, metric.Name, resource);
+            && Apply(series, metric, point, resource);
     }
 
-    /// <summary>Sorted label pairs: the point's attributes, then promoted resource attributes; identity labels win clashes.</summary>
-    private string[] PassThroughKey(Attributes attributes, Attributes resource)
+    /// <summary>
+    /// Sorted label pairs: the point's attributes, then promoted resource attributes; identity labels win
+    /// clashes. Put together in per-thread room, valid until the next call on the thread.
+    /// </summary>
+    private ReadOnlySpan<string> PassThroughKey(Attributes attributes, OtlpResource resource)
     {
-        var labels = new List<(string Key, string Value, int Order)>(attributes.Count + 2);
-        foreach (var (key, value) in attributes.Items)
+        var promoted = resource.PromotedLabels ??= PromotedLabels(resource.Attributes);
+        var labels = Scratch(ref t_labels, attributes.Count + promoted.Length);
+        var count = 0;
+        foreach (var (key, value) in attributes.AsSpan())
         {
-            labels.Add((Exported(LabelNames.Translate(key)), LabelValues.Cap(_registry, value.Text), labels.Count));
+            labels[count] = new(LabelName(key), LabelValues.Cap(_registry, value.Text), count);
+            count++;
         }
 
-        foreach (var key in _promoted)
+        foreach (var (name, value) in promoted)
         {
-            if (resource.TryGet(key, out var value))
-            {
-                labels.Add((Exported(LabelNames.Translate(key)), LabelValues.Cap(_registry, value.Text), labels.Count));
-            }
+            labels[count] = new(name, value, count);
+            count++;
         }
 
         // Sorted by name; where two attributes become one label, the first (a point's own before the resource's) wins.
-        labels.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key) is var byName and not 0 ? byName : a.Order.CompareTo(b.Order));
-        var pairs = new List<string>(labels.Count * 2);
-        for (var i = 0; i < labels.Count; i++)
+        // Insertion sort: a handful of labels, and no comparer to allocate.
+        for (var i = 1; i < count; i++)
         {
-            if (i > 0 && labels[i].Key == labels[i - 1].Key)
+            var label = labels[i];
+            var j = i - 1;
+            for (; j >= 0 && string.CompareOrdinal(labels[j].Name, label.Name) > 0; j--)
+            {
+                labels[j + 1] = labels[j];
+            }
+
+            labels[j + 1] = label;
+        }
+
+        var pairs = Scratch(ref t_key, count * 2);
+        var length = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (i > 0 && labels[i].Name == labels[i - 1].Name)
             {
                 continue;
             }
 
-            pairs.Add(labels[i].Key);
-            pairs.Add(labels[i].Value);
+            pairs[length++] = labels[i].Name;
+            pairs[length++] = labels[i].Value;
         }
 
-        return [.. pairs];
+        return pairs.AsSpan(0, length);
+    }
+
+    /// <summary>The labels the promoted resource attributes become, worked out once per resource and request.</summary>
+    private KeyValuePair<string, string>[] PromotedLabels(Attributes resource)
+    {
+        var labels = new List<KeyValuePair<string, string>>();
+        for (var i = 0; i < _promoted.Count; i++)
+        {
+            if (resource.TryGet(_promoted[i], out var value))
+            {
+                labels.Add(new(_promotedLabels[i], LabelValues.Cap(_registry, value.Text)));
+            }
+        }
+
+        return [.. labels];
+    }
+
+    /// <summary>The label name an attribute key becomes, remembered for the keys agents send again and again.</summary>
+    private string LabelName(string key)
+    {
+        if (IsOwnLabelName(key))
+        {
+            return key;
+        }
+
+        if (_labelNames.TryGetValue(key, out var name))
+        {
+            return name;
+        }
+
+        name = Exported(LabelNames.Translate(key));
+        if (Volatile.Read(ref _labelNameCount) < MaxCachedLabelNames && _labelNames.TryAdd(key, name))
+        {
+            Interlocked.Increment(ref _labelNameCount);
+        }
+
+        return name;
+    }
+
+    /// <summary>Whether a key is a label name as it stands: nothing to translate, no clash with an identity label or le.</summary>
+    private bool IsOwnLabelName(string key)
+    {
+        if (key.Length == 0 || char.IsAsciiDigit(key[0]) || key.StartsWith("__", StringComparison.Ordinal) || key == "le")
+        {
+            return false;
+        }
+
+        foreach (var c in key)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_')
+            {
+                return false;
+            }
+        }
+
+        var identity = _registry.IdentityPairs;
+        for (var i = 0; i < identity.Length; i += 2)
+        {
+            if (identity[i] == key)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static T[] Scratch<T>(ref T[]? room, int length)
+    {
+        if (room is null || room.Length < length)
+        {
+            room = new T[Math.Max(length, 16)];
+        }
+
+        return room;
     }
 
     private string Exported(string label)
@@ -279,8 +395,8 @@ public sealed class OtlpRecorder
         return name;
     }
 
-    /// <summary>Adds one point to a series, turning a cumulative stream (named <paramref name="stream"/> plus its attributes) into increments.</summary>
-    private bool Apply(Series series, OtlpMetric metric, OtlpPoint point, string stream, Attributes resource)
+    /// <summary>Adds one point to a series, turning a cumulative stream into increments.</summary>
+    private bool Apply(Series series, OtlpMetric metric, OtlpPoint point, OtlpResource resource)
     {
         var family = series.Family;
         if (metric.Kind == OtlpDataKind.Gauge)
@@ -299,13 +415,14 @@ public sealed class OtlpRecorder
 
         if (metric.Kind == OtlpDataKind.Sum)
         {
-            var delta = metric.Temporality == Temporality.Delta ? point.Value : SumDelta(StreamKey(stream, resource, point), point, metric.Monotonic);
-            if (delta is null)
+            var delta = point.Value;
+            if (metric.Temporality != Temporality.Delta
+                && !series.Streams.TrySumDelta(metric.Name, resource, point, metric.Monotonic, _admitStream, out delta))
             {
                 return false;
             }
 
-            if (family.Type == MetricType.Counter && (delta < 0 || double.IsNaN(delta.Value)))
+            if (family.Type == MetricType.Counter && (delta < 0 || double.IsNaN(delta)))
             {
                 _registry.CountDrop(DropReason.NegativeCounterIncrement);
                 return false;
@@ -317,7 +434,7 @@ public sealed class OtlpRecorder
             }
             else if (delta != 0)
             {
-                series.Add(delta.Value);
+                series.Add(delta);
             }
 
             return true;
@@ -332,7 +449,8 @@ public sealed class OtlpRecorder
         Span<long> mapped = family.Bounds.Length < 128 ? stackalloc long[family.Bounds.Length + 1] : new long[family.Bounds.Length + 1];
         Rebucket(point, metric.Kind, family.Bounds, mapped);
         var sum = double.IsFinite(point.Sum) ? point.Sum : 0;
-        if (metric.Temporality == Temporality.Cumulative && !HistogramDelta(StreamKey(stream, resource, point), point, mapped, ref sum))
+        if (metric.Temporality == Temporality.Cumulative
+            && !series.Streams.TryHistogramDelta(metric.Name, resource, point, mapped, ref sum, _admitStream))
         {
             return false;
         }
@@ -341,68 +459,25 @@ public sealed class OtlpRecorder
         return true;
     }
 
-    private double? SumDelta(string key, OtlpPoint point, bool monotonic)
+    /// <summary>Counts a new cumulative stream against the total series limit, or refuses it (the drop counted).</summary>
+    private bool AdmitStream()
     {
-        lock (_streamsGate)
+        if (Interlocked.Increment(ref _streamCount) <= _registry.Limits.MaxSeries)
         {
-            if (!_streams.TryGetValue(key, out var state))
-            {
-                if (_streams.Count >= _registry.Limits.MaxSeries)
-                {
-                    _registry.CountDrop(DropReason.TotalSeriesLimit);
-                    return null;
-                }
-
-                _streams[key] = new StreamState { Start = point.StartTimeUnixNano, Last = point.Value };
-                return point.Value;
-            }
-
-            var reset = state.Start != point.StartTimeUnixNano || (monotonic && point.Value < state.Last);
-            var delta = reset ? point.Value : point.Value - state.Last;
-            state.Start = point.StartTimeUnixNano;
-            state.Last = point.Value;
-            return delta;
+            return true;
         }
+
+        Interlocked.Decrement(ref _streamCount);
+        _registry.CountDrop(DropReason.TotalSeriesLimit);
+        return false;
     }
 
-    private bool HistogramDelta(string key, OtlpPoint point, Span<long> counts, ref double sum)
+    /// <summary>The streams of removed series no longer count toward the limit.</summary>
+    private void ForgetStreams(Series[] removed)
     {
-        lock (_streamsGate)
+        foreach (var series in removed)
         {
-            if (!_streams.TryGetValue(key, out var state))
-            {
-                if (_streams.Count >= _registry.Limits.MaxSeries)
-                {
-                    _registry.CountDrop(DropReason.TotalSeriesLimit);
-                    return false;
-                }
-
-                _streams[key] = new StreamState { Start = point.StartTimeUnixNano, Last = sum, Buckets = counts.ToArray() };
-                return true;
-            }
-
-            var reset = state.Start != point.StartTimeUnixNano || state.Buckets is null || state.Buckets.Length != counts.Length;
-            for (var i = 0; !reset && i < counts.Length; i++)
-            {
-                reset = counts[i] < state.Buckets![i];
-            }
-
-            var current = counts.ToArray();
-            var currentSum = sum;
-            if (!reset)
-            {
-                for (var i = 0; i < counts.Length; i++)
-                {
-                    counts[i] -= state.Buckets![i];
-                }
-
-                sum -= state.Last;
-            }
-
-            state.Start = point.StartTimeUnixNano;
-            state.Last = currentSum;
-            state.Buckets = current;
-            return true;
+            Interlocked.Add(ref _streamCount, -series.StreamCount);
         }
     }
 
@@ -414,7 +489,7 @@ public sealed class OtlpRecorder
             for (var i = 0; i < point.BucketCounts.Count; i++)
             {
                 var upper = i < point.ExplicitBounds.Count ? point.ExplicitBounds[i] : double.PositiveInfinity;
-                mapped[IndexOf(bounds, upper)] += (long)Math.Min(point.BucketCounts[i], long.MaxValue);
+                mapped[Series.BucketOf(bounds, upper)] += (long)Math.Min(point.BucketCounts[i], long.MaxValue);
             }
 
             return;
@@ -422,29 +497,18 @@ public sealed class OtlpRecorder
 
         // Exponential: bucket k holds (base^k, base^(k+1)] with base = 2^(2^-scale).
         var scaleFactor = Math.Pow(2, -Math.Clamp(point.Scale, -10, 20));
-        mapped[IndexOf(bounds, 0)] += (long)Math.Min(point.ZeroCount, long.MaxValue);
+        mapped[Series.BucketOf(bounds, 0)] += (long)Math.Min(point.ZeroCount, long.MaxValue);
         for (var i = 0; i < point.PositiveCounts.Count; i++)
         {
             var upper = Math.Pow(2, (point.PositiveOffset + i + 1) * scaleFactor);
-            mapped[IndexOf(bounds, upper)] += (long)Math.Min(point.PositiveCounts[i], long.MaxValue);
+            mapped[Series.BucketOf(bounds, upper)] += (long)Math.Min(point.PositiveCounts[i], long.MaxValue);
         }
 
         for (var i = 0; i < point.NegativeCounts.Count; i++)
         {
             var upper = -Math.Pow(2, (point.NegativeOffset + i) * scaleFactor);
-            mapped[IndexOf(bounds, upper)] += (long)Math.Min(point.NegativeCounts[i], long.MaxValue);
+            mapped[Series.BucketOf(bounds, upper)] += (long)Math.Min(point.NegativeCounts[i], long.MaxValue);
         }
-    }
-
-    private static int IndexOf(double[] bounds, double upper)
-    {
-        var index = 0;
-        while (index < bounds.Length && upper > bounds[index])
-        {
-            index++;
-        }
-
-        return index;
     }
 
     private static bool IsAscending(List<double> bounds)
@@ -458,31 +522,5 @@ public sealed class OtlpRecorder
         }
 
         return true;
-    }
-
-    private static string StreamKey(string name, Attributes resource, OtlpPoint point)
-    {
-        var key = new StringBuilder(name);
-        foreach (var (k, v) in resource.Items)
-        {
-            key.Append('\u0000').Append(k).Append('=').Append(v.Text);
-        }
-
-        key.Append('\u0001');
-        foreach (var (k, v) in point.Attributes.Items)
-        {
-            key.Append('\u0000').Append(k).Append('=').Append(v.Text);
-        }
-
-        return key.ToString();
-    }
-
-    private sealed class StreamState
-    {
-        public ulong Start { get; set; }
-
-        public double Last { get; set; }
-
-        public long[]? Buckets { get; set; }
     }
 }
