@@ -12,7 +12,7 @@ SOLUTION := AgentMetrics.Operator.sln
 RESULTS := artifacts/test-results
 PHASE := hack/phase.sh
 
-.PHONY: help deps build format lint test golden bench-runtime bench-sidecar bench-webhook bench-lag clean
+.PHONY: help deps build format lint test demo golden bench-runtime bench-sidecar bench-webhook bench-lag clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,13 @@ test: deps build lint ## Run every test against real servers
 		--blame-hang-timeout 10m --blame-hang-dump-type none; \
 	status=$$?; hack/test-summary.sh $(RESULTS) || status=1; exit $$status
 	@$(PHASE) "no test process left running" hack/check-leftovers.sh
+
+AGENTS ?= 20
+DEMO_ROOT := $(if $(wildcard /dev/shm),/dev/shm,$(or $(TMPDIR),/tmp))/agent-metrics-demo
+
+demo: deps build ## Run everything locally with a fleet of AGENTS (default 20) simulated agents; Ctrl-C stops it all
+	@hack/reap.sh sweep "$(DEMO_ROOT)"
+	@AGENT_METRICS_TEST_ROOT="$(DEMO_ROOT)" dotnet demo/AgentMetrics.Demo/bin/Release/net10.0/agent-metrics-demo.dll --agents $(AGENTS)
 
 golden: build ## Rewrite generated files (docs/metrics.md, renderer golden files) from the code
 	@AGENT_METRICS_UPDATE_GOLDEN=1 dotnet test tests/AgentMetrics.Api.Tests -c Release --no-build --nologo -v quiet

@@ -24,7 +24,8 @@ internal sealed record LoadFigures(
     Rate OtlpDelta,
     Rate OtlpFloor,
     Memory Set,
-    Memory PromClient);
+    Memory PromClient,
+    Memory? Steady = null);
 
 /// <summary>
 /// Load against the real sidecar process, pinned to core 0 while this process sends from core 1:
@@ -79,18 +80,22 @@ internal static class LoadRun
             Console.WriteLine($"OTLP delta: {otlpDelta}");
         }
 
-        var set = await SetMemoryAsync(http, measure);
+        var set = await SetMemoryAsync(http, measure, steady: false);
+        var steady = await SetMemoryAsync(http, measure, steady: true);
+        Console.WriteLine($"sidecar holding the set under steady ingest: {steady}");
         Console.WriteLine($"1000 x 10 set: {set}");
         var peer = await PromClientMemoryAsync(measure);
         Console.WriteLine($"prom-client holding the set: {peer}");
-        return new LoadFigures(connections, measure.TotalSeconds, EventsPerRequest, points, idle, events, eventsFloor, otlpCumulative, otlpDelta, otlpFloor, set, peer);
+        return new LoadFigures(connections, measure.TotalSeconds, EventsPerRequest, points, idle, events, eventsFloor, otlpCumulative, otlpDelta, otlpFloor, set, peer, steady);
     }
 
     /// <summary>
     /// The sidecar holding 1000 metrics (the default --max-metrics, its built-in ones included) × 10
-    /// series, fed by OTLP as fast as it takes it and scraped once a second, its VmRSS sampled.
+    /// series, fed by OTLP and scraped once a second, its VmRSS sampled. Steady: every series gets a new
+    /// value once a second (10,000 points/s, an agent that changes everything it has every second);
+    /// otherwise as fast as the sidecar takes it, the stress case.
     /// </summary>
-    private static async Task<Memory> SetMemoryAsync(HttpClient http, TimeSpan measure)
+    private static async Task<Memory> SetMemoryAsync(HttpClient http, TimeSpan measure, bool steady)
     {
         var otlpMetrics = 1000 - BuiltInMetrics.All.Count;
         const int Chunk = 50;
@@ -112,6 +117,7 @@ internal static class LoadRun
         using var stop = new CancellationTokenSource(measure);
         var senders = Enumerable.Range(0, 2).Select(c => Task.Run(async () =>
         {
+            var round = Stopwatch.StartNew();
             for (var n = 1; !stop.IsCancellationRequested; n++)
             {
                 for (var k = c; k < chunks && !stop.IsCancellationRequested; k += 2)
@@ -119,6 +125,17 @@ internal static class LoadRun
                     using var response = await PostAsync(http, url, bodies[n % bodies.Length][k], "application/x-protobuf");
                     response.EnsureSuccessStatusCode();
                     Interlocked.Add(ref sent, Math.Min(Chunk, otlpMetrics - (k * Chunk)) * 10);
+                }
+
+                if (steady && TimeSpan.FromSeconds(n) - round.Elapsed is { Ticks: > 0 } rest && !stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        await Task.Delay(rest, stop.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
                 }
             }
         })).ToList();

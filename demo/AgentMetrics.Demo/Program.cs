@@ -73,6 +73,9 @@ var settings = new OperatorSettings
 Environment.SetEnvironmentVariable("Logging__LogLevel__Default", "Warning");
 await using var app = OperatorApp.Build(settings);
 await app.StartAsync(stop.Token);
+
+// Ctrl-C reaches the operator's host first (it stops on SIGINT and SIGTERM): the demo stops with it.
+app.Lifetime.ApplicationStopping.Register(stop.Cancel);
 var certificates = app.Services.GetRequiredService<IServingCertificates>();
 while (certificates.CaBundle is null)
 {

@@ -1,0 +1,103 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using AgentMetrics.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace AgentMetrics.Operator.Tests;
+
+/// <summary>
+/// make demo's program, as a newcomer runs it: everything comes up, the printed Prometheus shows the
+/// fleet's metrics moving, and Ctrl-C leaves no process behind.
+/// </summary>
+[Collection(OperatorCollection.Name)]
+public sealed partial class DemoTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task TheDemoComesUpShowsTheFleetAndCtrlCLeavesNothingRunning()
+    {
+        var demo = RepoPaths.Combine("demo", "AgentMetrics.Demo", "bin", "Release", "net10.0", "agent-metrics-demo.dll");
+        Assert.True(File.Exists(demo), $"{demo} is missing: make build builds it");
+        var directory = ProcessRegistry.Current.CreateDirectory("demo");
+        var root = Path.Combine(directory, "root");
+        var log = Path.Combine(directory, "demo.log");
+        // A terminal delivers Ctrl-C; a test runner may have started this process with SIGINT ignored, which
+        // .NET then keeps ignored. perl (always on Debian) restores the default before it becomes the demo.
+        await using var process = ManagedProcess.Start(
+            "agent-metrics-demo", "perl", ["-e", "$SIG{INT} = 'DEFAULT'; exec @ARGV or die \"exec: $!\"", "dotnet", demo, "--agents", "4"], log,
+            new Dictionary<string, string> { ["AGENT_METRICS_TEST_ROOT"] = root });
+
+        Uri? prometheus = null;
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                Assert.False(process.HasExited, $"the demo exited:\n{process.LogTail(60)}");
+                var match = PrometheusLine().Match(await File.ReadAllTextAsync(log));
+                prometheus = match.Success ? new Uri(match.Groups[1].Value) : null;
+                return prometheus is not null;
+            },
+            TimeSpan.FromMinutes(3), "the demo to print where Prometheus is");
+
+        using var http = new HttpClient();
+        async Task<double> QueryAsync(string promql)
+        {
+            using var document = JsonDocument.Parse(await http.GetStringAsync(new Uri(prometheus!, $"/api/v1/query?query={Uri.EscapeDataString(promql)}")));
+            var result = document.RootElement.GetProperty("data").GetProperty("result");
+            return result.GetArrayLength() == 0 ? double.NaN : double.Parse(result[0].GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        await Eventually.UntilAsync(
+            async () => await QueryAsync("count(count by (pod) (agent_metrics_sidecar_series))") == 4, TimeSpan.FromSeconds(60), "four agents reporting");
+        var before = await QueryAsync("sum(agent_tasks_total)");
+        await Eventually.UntilAsync(async () => await QueryAsync("sum(agent_tasks_total)") > before, TimeSpan.FromSeconds(30), "the fleet's task count to move");
+        output.WriteLine($"tasks went from {before} on; {process.LogTail(14)}");
+
+        // Ctrl-C, as in a terminal.
+        using (var interrupt = System.Diagnostics.Process.Start("kill", ["-INT", process.Identity.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await interrupt.WaitForExitAsync();
+            Assert.Equal(0, interrupt.ExitCode);
+        }
+
+        await Eventually.UntilAsync(() => Task.FromResult(process.HasExited), TimeSpan.FromSeconds(60), "the demo to stop");
+        // Its reaper, a detached watcher, takes a moment to see it gone and finish too.
+        List<string> left = [];
+        await Eventually.UntilAsync(
+            () =>
+            {
+                left = Directory.Exists(root) ? [.. Directory.GetDirectories(root).SelectMany(Leftovers)] : [];
+                return Task.FromResult(left.Count == 0);
+            },
+            TimeSpan.FromSeconds(20), "nothing the demo started to be running").ContinueWith(
+            t => Assert.True(left.Count == 0, $"still running after Ctrl-C: {string.Join(", ", left)}"), TaskScheduler.Default);
+    }
+
+    /// <summary>Processes whose command line names the run directory: what the demo started and did not stop.</summary>
+    private static IEnumerable<string> Leftovers(string runDirectory)
+    {
+        foreach (var proc in Directory.GetDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)))
+        {
+            string commandLine;
+            try
+            {
+                commandLine = File.ReadAllText(Path.Combine(proc, "cmdline")).Replace('\0', ' ');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            if (commandLine.Contains(runDirectory, StringComparison.Ordinal))
+            {
+                yield return $"{Path.GetFileName(proc)}: {commandLine}";
+            }
+        }
+    }
+
+    [GeneratedRegex(@"Prometheus\s+(http://127\.0\.0\.1:\d+/)")]
+    private static partial Regex PrometheusLine();
+}
