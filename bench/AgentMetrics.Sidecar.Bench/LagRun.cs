@@ -28,16 +28,11 @@ internal static class LagRun
 
     public static async Task<LagFigures> RunAsync(int samples, string mode = "push")
     {
-        var ingest = LoopbackPorts.Next();
-        var metrics = LoopbackPorts.Next();
         var scrape = mode == "scrape";
-        await using var prometheus = await PrometheusServer.StartAsync(scrape
-            ? $"global: {{scrape_interval: 1s}}\nscrape_configs:\n- job_name: sidecar\n  honor_labels: true\n  static_configs: [{{targets: [\"127.0.0.1:{metrics}\"]}}]\n"
-            : "global: {scrape_interval: 1m}\n");
-        await using var sidecar = scrape
-            ? await PinnedProcess.SidecarAsync(ingest, metrics)
-            : await PinnedProcess.SidecarAsync(ingest, metrics, "--mode=push", $"--remote-write-url={prometheus.RemoteWriteUrl}");
-        var events = new Uri($"http://127.0.0.1:{ingest}/v1/events");
+        var started = await StartAsync(scrape);
+        await using var prometheus = started.Prometheus;
+        await using var sidecar = started.Sidecar;
+        var events = started.Events;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
 
         var direct = new DirectWriter(http, prometheus.RemoteWriteUrl);
@@ -78,6 +73,20 @@ internal static class LagRun
         var queryMs = queryTime.Elapsed.TotalMilliseconds / queries;
         return new LagFigures(
             scrape ? "scraped every 1s" : "100ms (default)", Summarize(ours, oursTimedOut), Summarize(theirs, theirsTimedOut), queryMs, mode);
+    }
+
+    /// <summary>A real Prometheus and the sidecar, pushing to it or scraped by it every second; and where the sidecar takes events.</summary>
+    internal static async Task<(PrometheusServer Prometheus, PinnedProcess Sidecar, Uri Events)> StartAsync(bool scrape)
+    {
+        var ingest = LoopbackPorts.Next();
+        var metrics = LoopbackPorts.Next();
+        var prometheus = await PrometheusServer.StartAsync(scrape
+            ? $"global: {{scrape_interval: 1s}}\nscrape_configs:\n- job_name: sidecar\n  honor_labels: true\n  static_configs: [{{targets: [\"127.0.0.1:{metrics}\"]}}]\n"
+            : "global: {scrape_interval: 1m}\n");
+        var sidecar = scrape
+            ? await PinnedProcess.SidecarAsync(ingest, metrics)
+            : await PinnedProcess.SidecarAsync(ingest, metrics, "--mode=push", $"--remote-write-url={prometheus.RemoteWriteUrl}");
+        return (prometheus, sidecar, new Uri($"http://127.0.0.1:{ingest}/v1/events"));
     }
 
     private static void Record(bool counted, double? lag, List<double> into, ref int timedOut)
@@ -158,16 +167,11 @@ internal static class PipelinedLag
 {
     public static async Task<Lag> RunAsync(int samples, string mode)
     {
-        var ingest = LoopbackPorts.Next();
-        var metrics = LoopbackPorts.Next();
         var scrape = mode == "scrape";
-        await using var prometheus = await PrometheusServer.StartAsync(scrape
-            ? $"global: {{scrape_interval: 1s}}\nscrape_configs:\n- job_name: sidecar\n  honor_labels: true\n  static_configs: [{{targets: [\"127.0.0.1:{metrics}\"]}}]\n"
-            : "global: {scrape_interval: 1m}\n");
-        await using var sidecar = scrape
-            ? await PinnedProcess.SidecarAsync(ingest, metrics)
-            : await PinnedProcess.SidecarAsync(ingest, metrics, "--mode=push", $"--remote-write-url={prometheus.RemoteWriteUrl}");
-        var events = new Uri($"http://127.0.0.1:{ingest}/v1/events");
+        var started = await LagRun.StartAsync(scrape);
+        await using var prometheus = started.Prometheus;
+        await using var sidecar = started.Sidecar;
+        var events = started.Events;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var query = new Uri(prometheus.Url, $"/api/v1/query?query={Uri.EscapeDataString("max(agent_queue_depth)")}");
 

@@ -38,19 +38,7 @@ await using var receiver = await WebhookReceiver.StartAsync();
 await using var alertmanager = await AlertmanagerServer.StartAsync(receiver.Url);
 await using var kubelet = await KubeletStandIn.StartAsync(plane);
 var rules = ProcessRegistry.Current.CreateDirectory("prometheus-rules");
-var prometheusConfig = $$"""
-    global: {scrape_interval: 5s, evaluation_interval: 5s}
-    rule_files: ["{{rules}}/*.yaml"]
-    alerting:
-      alertmanagers:
-      - static_configs: [{targets: ["{{alertmanager.Url.Authority}}"]}]
-    scrape_configs:
-    - job_name: kubelet-cadvisor
-      metrics_path: /metrics/cadvisor
-      honor_labels: true
-      static_configs: [{targets: ["{{kubelet.CadvisorTarget.Authority}}"]}]
-
-    """;
+var prometheusConfig = PrometheusRules.Config(rules, alertmanager.Url, kubelet.CadvisorTarget, "5s");
 await using var prometheus = await PrometheusServer.StartWithHistoryAsync(
     prometheusConfig, PrometheusRules.LastWeek(Fleet), "--storage.tsdb.retention.time=90d");
 

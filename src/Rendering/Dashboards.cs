@@ -47,8 +47,7 @@ public static class Dashboards
             Stat(layout, 4, "Error rate", Ratio("failure", Fleet, ""), "percentunit", warnAbove: 0.05),
             Stat(layout, 4, "Cost per task", $"sum(rate(agent_task_cost_dollars_sum{{{Fleet}}}[5m])) / sum(rate(agent_task_cost_dollars_count{{{Fleet}}}[5m]))", "currencyUSD"),
             Series(layout, 12, "Response time p50 / p90 / p99", "s",
-                [.. new[] { "0.5", "0.9", "0.99" }.Select(q => Target(
-                    $"histogram_quantile({q}, sum by (le) (rate({duration}{{{Fleet}}}[1m])))", $"p{q[2..].PadRight(2, '0')}"))]),
+                Quantiles(duration, Fleet, "", "")),
             Series(layout, 12, "Response time p99 by agent (outliers highlighted)", "s",
                 [
                     Target($"histogram_quantile(0.99, sum by (namespace, agent, le) (rate({duration}{{{Fleet}}}[1m])))", "{{namespace}}/{{agent}}"),
@@ -89,8 +88,7 @@ public static class Dashboards
             Stat(layout, 6, "In flight", $"sum(agent_tasks_in_flight{{{One}}})", "none"),
             Stat(layout, 6, "Queue depth", $"sum(agent_queue_depth{{{One}}})", "none"),
             Series(layout, 12, "Response time p50 / p90 / p99", "s",
-                [.. new[] { "0.5", "0.9", "0.99" }.Select(q => Target(
-                    $"histogram_quantile({q}, sum by (le) (rate({duration}{{{One}}}[1m])))", $"p{q[2..].PadRight(2, '0')}"))]),
+                Quantiles(duration, One, "", "")),
             Series(layout, 12, "Tasks by outcome", "reqps", [Target($"sum by (outcome) (rate(agent_tasks_total{{{One}}}[1m]))", "{{outcome}}")]),
             Series(layout, 12, "LLM call duration p99 by model", "s",
                 [Target($"histogram_quantile(0.99, sum by (gen_ai_request_model, le) (rate(gen_ai_client_operation_duration_seconds_bucket{{{One}}}[1m])))", "{{gen_ai_request_model}}")]),
@@ -176,8 +174,7 @@ public static class Dashboards
         };
         var type = metric.ParsedType ?? MetricType.Gauge;
         var panelType = definition.Spec.Dashboard?.Panel ?? (type == MetricType.Histogram ? "heatmap" : "timeseries");
-        var quantiles = new[] { "0.5", "0.9", "0.99" }.Select(q => Target(
-            $"histogram_quantile({q}, sum by (agent, le) (rate({metric.Name}_bucket{{{scope}}}[1m])))", $"{{{{agent}}}} p{q[2..].PadRight(2, '0')}")).ToArray();
+        var quantiles = Quantiles($"{metric.Name}_bucket", scope, "agent, ", "{{agent}} ");
         var (targets, shownUnit) = type switch
         {
             MetricType.Histogram when panelType == "heatmap" =>
@@ -206,6 +203,11 @@ public static class Dashboards
             ? Series(layout, 12, title, shownUnit, targets)
             : Panel(layout, 6, 8, panelType, title, shownUnit, new JsonArray([.. targets]));
     }
+
+    /// <summary>p50, p90 and p99 of a histogram's buckets, one target each, grouped by <paramref name="by"/> (empty, or labels ending in ", ").</summary>
+    private static JsonObject[] Quantiles(string buckets, string selector, string by, string legend) =>
+        [.. new[] { ("0.5", "p50", "A"), ("0.9", "p90", "B"), ("0.99", "p99", "C") }.Select(q => Target(
+            $"histogram_quantile({q.Item1}, sum by ({by}le) (rate({buckets}{{{selector}}}[1m])))", $"{legend}{q.Item2}", q.Item3))];
 
     private static string Ratio(string outcome, string selector, string by)
     {

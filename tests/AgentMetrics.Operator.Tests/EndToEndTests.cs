@@ -29,7 +29,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         await using var alertmanager = await AlertmanagerServer.StartAsync(receiver.Url);
         await using var kubelet = await KubeletStandIn.StartAsync(plane);
         var rules = ProcessRegistry.Current.CreateDirectory("prometheus-rules");
-        var config = PrometheusConfig(rules, alertmanager.Url, kubelet.CadvisorTarget);
+        var config = PrometheusRules.Config(rules, alertmanager.Url, kubelet.CadvisorTarget, "1s");
         await using var prometheus = await PrometheusServer.StartWithHistoryAsync(config, PrometheusRules.LastWeek(agents.Name), "--storage.tsdb.retention.time=90d");
 
         var url = new Uri($"https://127.0.0.1:{LoopbackPorts.Next()}");
@@ -84,13 +84,24 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         // The standing rules' 30 s interval becomes 1 s, so the test need not wait for them.
         await PrometheusRules.SyncAsync(plane, prometheus, config, rules, interval: "1s");
         var alert = RuleRenderer.AlertName("deep-queue");
-        await Eventually.UntilAsync(
-            async () =>
-            {
-                await sidecars[1].PostEventsAsync("""{"type":"gauge","queue_depth":80}""");
-                return await ActiveAlertsAsync(alertmanager, alert) > 0;
-            },
-            Patience, $"{alert} to fire in Alertmanager", TimeSpan.FromMilliseconds(500));
+        try
+        {
+            await Eventually.UntilAsync(
+                async () =>
+                {
+                    await sidecars[1].PostEventsAsync("""{"type":"gauge","queue_depth":80}""");
+                    return await ActiveAlertsAsync(alertmanager, alert) > 0;
+                },
+                Patience, $"{alert} to fire in Alertmanager", TimeSpan.FromMilliseconds(500));
+        }
+        catch (TimeoutException e)
+        {
+            using var http = new HttpClient();
+            throw new TimeoutException(
+                $"{e.Message}\nALERTS: {await prometheus.QueryAsync("ALERTS")}\nqueue: {await prometheus.QueryAsync("agent_queue_depth")}"
+                + $"\nrule files: {string.Join(", ", Directory.GetFiles(rules).Select(Path.GetFileName))}"
+                + $"\nrules: {await http.GetStringAsync(new Uri(prometheus.Url, "/api/v1/rules"))}", e);
+        }
 
         // While it fires, agents work: every query of every dashboard returns data, its variables substituted.
         var traffic = Enumerable.Range(0, Agents).Select(i => new AgentTraffic(seed: 7, slow: i == Agents - 1)).ToList();
@@ -108,7 +119,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
             await Task.Delay(1000);
         }
 
-        var dashboards = await DashboardsAsync(app.Client, system.Name);
+        var dashboards = await DashboardsAsync(app.Client, system.Name, agents.Name);
         Assert.Equal(4, dashboards.Count);
         var empty = new List<string>();
         var deadline = DateTime.UtcNow + Patience;
@@ -165,20 +176,6 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         await prometheus.WaitForResultAsync($"tickets_closed_total{{pod=\"{late!.Metadata.Name}\"}} == 3", Patience);
     }
 
-    private static string PrometheusConfig(string rules, Uri alertmanager, Uri cadvisor) => $$"""
-        global: {scrape_interval: 1s, evaluation_interval: 1s}
-        rule_files: ["{{rules}}/*.yaml"]
-        alerting:
-          alertmanagers:
-          - static_configs: [{targets: ["{{alertmanager.Authority}}"]}]
-        scrape_configs:
-        - job_name: kubelet-cadvisor
-          metrics_path: /metrics/cadvisor
-          honor_labels: true
-          static_configs: [{targets: ["{{cadvisor.Authority}}"]}]
-
-        """;
-
     private static async Task<int> ActiveAlertsAsync(AlertmanagerServer alertmanager, string alertname)
     {
         using var http = new HttpClient();
@@ -186,15 +183,18 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         return alerts.AsArray().Count;
     }
 
-    private static async Task<List<JsonObject>> DashboardsAsync(Kubernetes.Client.KubernetesClient client, string @namespace)
+    /// <summary>The three standing dashboards and the custom one of <paramref name="agents"/>; other tests' namespaces have theirs too.</summary>
+    private static async Task<List<JsonObject>> DashboardsAsync(Kubernetes.Client.KubernetesClient client, string @namespace, string agents)
     {
+        var wanted = new[] { "agent-metrics-fleet", "agent-metrics-agent", "agent-metrics-history", Dashboards.CustomUid(agents, 0) };
         List<JsonObject> dashboards = [];
         await Eventually.UntilAsync(
             async () =>
             {
                 var list = await client.ListAsync(ResourceType.ConfigMaps, @namespace, KubernetesJsonContext.Default.KubernetesObject,
                     new Kubernetes.Client.ListOptions { LabelSelector = $"{Names.GrafanaDashboardLabel}=1" });
-                dashboards = [.. list.Items.Select(c => JsonNode.Parse((string)c.Body["data"]!.AsObject().Single().Value!)!.AsObject())];
+                dashboards = [.. list.Items.Select(c => JsonNode.Parse((string)c.Body["data"]!.AsObject().Single().Value!)!.AsObject())
+                    .Where(d => wanted.Contains((string?)d["uid"]))];
                 return dashboards.Count == 4;
             },
             Patience, "the four dashboards");

@@ -42,6 +42,8 @@ public sealed class DashboardTests
                 Assert.InRange((int)grid["x"]! + (int)grid["w"]!, 1, 24);
                 Assert.Equal("${datasource}", (string?)panel["datasource"]!["uid"]);
                 Assert.All(panel["targets"]!.AsArray(), t => Assert.Equal("${datasource}", (string?)t!["datasource"]!["uid"]));
+                var refIds = panel["targets"]!.AsArray().Select(t => (string?)t!["refId"]).ToList();
+                Assert.Equal(refIds.Count, refIds.Distinct().Count());
             }
 
             Assert.Contains("ALERTS{alertstate=\"firing\"}", (string?)dashboard["annotations"]!["list"]![0]!["expr"], StringComparison.Ordinal);

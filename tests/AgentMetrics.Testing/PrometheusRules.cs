@@ -12,6 +12,24 @@ namespace AgentMetrics.Testing;
 public static class PrometheusRules
 {
     /// <summary>
+    /// A Prometheus configuration as a cluster's would be: the rule files of <paramref name="rules"/>, alerts to
+    /// <paramref name="alertmanager"/>, container metrics scraped from a kubelet's /metrics/cadvisor, all every <paramref name="interval"/>.
+    /// </summary>
+    public static string Config(string rules, Uri alertmanager, Uri cadvisor, string interval) => $$"""
+        global: {scrape_interval: {{interval}}, evaluation_interval: {{interval}}}
+        rule_files: ["{{rules}}/*.yaml"]
+        alerting:
+          alertmanagers:
+          - static_configs: [{targets: ["{{alertmanager.Authority}}"]}]
+        scrape_configs:
+        - job_name: kubelet-cadvisor
+          metrics_path: /metrics/cadvisor
+          honor_labels: true
+          static_configs: [{targets: ["{{cadvisor.Authority}}"]}]
+
+        """;
+
+    /// <summary>
     /// Writes every rendered rule file into <paramref name="directory"/> and reloads Prometheus when one
     /// changed; with <paramref name="interval"/>, rule groups are evaluated that often instead of as rendered.
     /// </summary>
