@@ -31,48 +31,49 @@ public static class OperatorApp
         client ??= new KubernetesClient(string.IsNullOrEmpty(settings.Kubeconfig)
             ? KubernetesClientConfiguration.Default()
             : Kubeconfig.Load(settings.Kubeconfig));
-        using var startupLogs = LoggerFactory.Create(logging => logging.AddJsonConsole());
-        var startup = startupLogs.CreateLogger("startup");
-        IServingCertificates certificates;
-        SelfManagedCertificates? selfManaged = null;
         if (settings.WebhookCertificates == "files")
         {
-            certificates = new FileCertificates(settings.WebhookCertFile, settings.WebhookKeyFile, settings.WebhookCaFile);
-            _ = certificates.Current ?? throw new ArgumentException($"--webhook-cert-file {settings.WebhookCertFile} holds no certificate");
+            var files = new FileCertificates(settings.WebhookCertFile, settings.WebhookKeyFile, settings.WebhookCaFile);
+            _ = files.Current ?? throw new ArgumentException($"--webhook-cert-file {settings.WebhookCertFile} holds no certificate");
+            builder.Services.AddSingleton<IServingCertificates>(files);
         }
         else
         {
             var timings = settings.CertificateTimings ?? new SelfManagedOptions { Namespace = settings.Namespace, Hosts = [] };
-            selfManaged = new SelfManagedCertificates(
-                client,
-                timings with
-                {
-                    Namespace = settings.Namespace,
-                    SecretName = settings.WebhookSecret,
-                    Hosts = settings.Hosts(),
-                    WebhookConfigurations = settings.WebhookConfigurations.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                },
-                startupLogs.CreateLogger("certificates"));
-            certificates = selfManaged;
+            var options = timings with
+            {
+                Namespace = settings.Namespace,
+                SecretName = settings.WebhookSecret,
+                Hosts = settings.Hosts(),
+                WebhookConfigurations = settings.WebhookConfigurations.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            };
+            builder.Services.AddSingleton(services => new SelfManagedCertificates(
+                client, options, services.GetRequiredService<ILoggerFactory>().CreateLogger("certificates")));
+            builder.Services.AddSingleton<IServingCertificates>(services => services.GetRequiredService<SelfManagedCertificates>());
         }
 
+        // Kestrel asks for the certificate at each handshake, after the host is built.
+        IServingCertificates? certificates = null;
         var listen = new Uri(settings.Listen);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(
             System.Net.IPAddress.Parse(listen.Host), listen.Port,
-            endpoint => endpoint.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificateSelector = (_, _) => certificates.Current })));
+            endpoint => endpoint.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificateSelector = (_, _) => certificates?.Current })));
 
         builder.Services.AddSingleton(client);
-        builder.Services.AddSingleton(certificates);
         builder.Services.AddSingleton(services => new OperatorRuntime(
             client, output, services.GetRequiredService<ILoggerFactory>(), operatorNamespace: settings.Namespace, enabledByDefault: settings.EnableAgentMetrics,
             dashboards: new DashboardOptions { Folder = settings.DashboardFolder, FolderAnnotation = settings.DashboardFolderAnnotation }));
         builder.Services.AddSingleton(services => new LeaderElector(
             client, settings.Namespace, "agent-metrics-operator", settings.Identity, logger: services.GetRequiredService<ILogger<LeaderElector>>()));
         builder.Services.AddHostedService(services => new OperatorService(
-            services.GetRequiredService<OperatorRuntime>(), services.GetRequiredService<LeaderElector>(), selfManaged));
+            services.GetRequiredService<OperatorRuntime>(), services.GetRequiredService<LeaderElector>(),
+            services.GetService<SelfManagedCertificates>()));
         builder.Services.AddSingleton(new MeterTextExporter([RuntimeMetrics.MeterName, StreamMetrics.MeterName], "agentmetrics_"));
 
         var app = builder.Build();
+        var serving = app.Services.GetRequiredService<IServingCertificates>();
+        certificates = serving;
+        var startup = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("startup");
         var runtime = app.Services.GetRequiredService<OperatorRuntime>();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapGet("/readyz", () => runtime.HasSynced
@@ -88,7 +89,7 @@ public static class OperatorApp
             ExcludedNamespaces = new HashSet<string>(
                 ["kube-system", "kube-public", settings.Namespace,
                  .. settings.ExcludedNamespaces.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]),
-            OperatorCa = () => certificates.CaBundle,
+            OperatorCa = () => serving.CaBundle,
             NativeSidecar = settings.NativeSidecar switch
             {
                 "true" => true,

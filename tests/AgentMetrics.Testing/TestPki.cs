@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -89,19 +88,7 @@ public sealed class TestPki : IDisposable
     {
         var handler = new SocketsHttpHandler();
         handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-        {
-            if (certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
-            {
-                return false;
-            }
-
-            using var chain = new X509Chain();
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(CaCertificate);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            using var presented = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-            return chain.Build(presented);
-        };
+            AgentMetrics.Kubernetes.Client.CertificateTrust.TrustedBy([CaCertificate], certificate, errors);
         return handler;
     }
 
