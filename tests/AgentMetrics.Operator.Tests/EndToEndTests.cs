@@ -30,7 +30,9 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         await using var kubelet = await KubeletStandIn.StartAsync(plane);
         var rules = ProcessRegistry.Current.CreateDirectory("prometheus-rules");
         var config = PrometheusRules.Config(rules, alertmanager.Url, kubelet.CadvisorTarget, "1s");
-        await using var prometheus = await PrometheusServer.StartWithHistoryAsync(config, PrometheusRules.LastWeek(agents.Name), "--storage.tsdb.retention.time=90d");
+        // A firing alert is sent again every second, not every minute: the rule reload can drop the first send.
+        await using var prometheus = await PrometheusServer.StartWithHistoryAsync(
+            config, PrometheusRules.LastWeek(agents.Name), "--storage.tsdb.retention.time=90d", "--rules.alert.resend-delay=1s");
 
         var url = new Uri($"https://127.0.0.1:{LoopbackPorts.Next()}");
         var webhook = $"agent-metrics-test-{agents.Name}";
