@@ -89,6 +89,20 @@ internal static class LoadRun
         return new LoadFigures(connections, measure.TotalSeconds, EventsPerRequest, points, idle, events, eventsFloor, otlpCumulative, otlpDelta, otlpFloor, set, peer, steady);
     }
 
+    /// <summary>Idle and steady-ingest memory only, with VmRSS split into its parts: for finding where memory goes.</summary>
+    public static async Task MemoryAsync(TimeSpan measure)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        await using (var sidecar = await StartSidecarAsync())
+        {
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            Console.WriteLine($"idle: {sidecar.Server.ResidentParts()}");
+        }
+
+        var steady = await SetMemoryAsync(http, measure, steady: true);
+        Console.WriteLine($"steady: max VmRSS {steady.MaxBytes / 1048576.0:0.0} MiB, {steady.Series} series, {steady.PointsPerSecond:0} points/s");
+    }
+
     /// <summary>
     /// The sidecar holding 1000 metrics (the default --max-metrics, its built-in ones included) × 10
     /// series, fed by OTLP and scraped once a second, its VmRSS sampled. Steady: every series gets a new
@@ -158,6 +172,7 @@ internal static class LoadRun
         var seconds = clock.Elapsed.TotalSeconds;
         var end = sidecar.Server.ResidentBytes();
         var text = await http.GetStringAsync(new Uri(sidecar.Metrics, "/metrics"));
+        Console.WriteLine($"{(steady ? "steady" : "stress")}: {sidecar.Server.ResidentParts()}; managed heap after the last GC {Sample(text, "dotnet_gc_heap_size_bytes") / 1048576.0:0.0} MiB");
         return new Memory(start, Math.Max(max, end), end, sidecar.Server.PeakResidentBytes(),
             (int)Sample(text, "agent_metrics_sidecar_metrics{"), (int)Sample(text, "agent_metrics_sidecar_series{"), sent / seconds);
     }

@@ -74,6 +74,10 @@ internal sealed class PinnedProcess : IAsyncDisposable
     /// <summary>Peak resident memory (VmHWM), in bytes.</summary>
     public long PeakResidentBytes() => Status("VmHWM");
 
+    /// <summary>VmRSS split into anonymous, file-backed and shared memory, in MiB, for reading where memory goes.</summary>
+    public string ResidentParts() =>
+        $"VmRSS {Status("VmRSS") / 1048576.0:0.0} MiB = anon {Status("RssAnon") / 1048576.0:0.0} + file {Status("RssFile") / 1048576.0:0.0} + shmem {Status("RssShmem") / 1048576.0:0.0}";
+
     /// <summary>User plus system CPU time so far, in seconds.</summary>
     public double CpuSeconds()
     {

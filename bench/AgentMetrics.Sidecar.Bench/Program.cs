@@ -43,6 +43,9 @@ switch (args.FirstOrDefault())
             TimeSpan.FromSeconds(int.Parse(Option("--seconds", "10"), CultureInfo.InvariantCulture)));
         await File.WriteAllTextAsync(Option("--out", "load.json"), JsonSerializer.Serialize(load, json));
         return 0;
+    case "memory":
+        await LoadRun.MemoryAsync(TimeSpan.FromSeconds(int.Parse(Option("--seconds", "10"), CultureInfo.InvariantCulture)));
+        return 0;
     case "lag":
         var lag = await LagRun.RunAsync(int.Parse(Option("--samples", "1000"), CultureInfo.InvariantCulture), Option("--mode", "push"));
         Console.WriteLine($"lag: {lag}");
@@ -77,6 +80,6 @@ switch (args.FirstOrDefault())
         await HttpFloor.RunAsync(int.Parse(args[1], CultureInfo.InvariantCulture));
         return 0;
     default:
-        Console.Error.WriteLine("usage: AgentMetrics.Sidecar.Bench micro|load|lag|report|floor ... (see Program.cs)");
+        Console.Error.WriteLine("usage: AgentMetrics.Sidecar.Bench micro|load|memory|lag|report|floor ... (see Program.cs)");
         return 2;
 }
