@@ -75,7 +75,7 @@ bytes=$(cat "$work"/bdn/*.log 2>/dev/null | grep -o 'bytes per scrape: [A-Za-z]*
   echo "  sender with \`taskset -c 1\`: 4 connections post back to back, 5 s warm-up, 10 s counted; only 2xx answers without a partial-success body count."
   echo "  Events: 1000 task events per POST over 12 series. OTLP: 200 monotonic sums × 10 points per POST, one stream set per connection"
   echo "  (cumulative values grow each round and wrap every 32 rounds, which the sidecar reads as a reset), and the same with delta temporality."
-  echo "  The peer is an ASP.NET Core server on the same core that reads each body and throws it away: the rate HTTP alone allows."
+  echo "  The peer is the sidecar's own HTTP server on the same core, reading each body and throwing it away: the rate HTTP alone allows."
   echo "  \"cores used\" is the sidecar's CPU time over the counted window."
   echo "- **e.** VmRSS from \`/proc/PID/status\`. Idle: a fresh sidecar 5 s after /readyz. Set: 1000 metrics (the default \`--max-metrics\`, which counts"
   echo "  the built-in ones; the rest are OTLP pass-through metrics shaped like bench-set.mjs: cumulative 16-bucket histograms, cumulative sums and"

@@ -11,10 +11,10 @@ if (args is ["--help"] or ["-h"])
     return 0;
 }
 
-SidecarSettings settings;
+SidecarApp app;
 try
 {
-    settings = SidecarSettings.Read(args);
+    app = SidecarApp.Build(SidecarSettings.Read(args));
 }
 catch (ArgumentException e)
 {
@@ -22,5 +22,9 @@ catch (ArgumentException e)
     return 2;
 }
 
-await SidecarApp.Build(settings).RunAsync();
+await using (app)
+{
+    await app.RunAsync();
+}
+
 return 0;

@@ -2,85 +2,153 @@ using System.Buffers;
 using System.IO.Compression;
 using System.Net;
 using System.Net.Security;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
 using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Sidecar.Custom;
 using AgentMetrics.Sidecar.Delivery;
 using AgentMetrics.Sidecar.Exposition;
+using AgentMetrics.Sidecar.Http;
 using AgentMetrics.Sidecar.Ingest;
 using AgentMetrics.Sidecar.Metrics;
 using AgentMetrics.Sidecar.Otlp;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace AgentMetrics.Sidecar;
 
 /// <summary>
 /// The sidecar process: the events and OTLP API on a loopback address, /metrics and the health
-/// endpoints on another, push delivery and the definitions stream as background services.
+/// endpoints on another, push delivery and the definitions stream as background loops. SIGTERM or
+/// SIGINT stops it: the servers finish what is in flight, then push mode flushes and marks its series stale.
 /// </summary>
-public static class SidecarApp
+public sealed class SidecarApp : IAsyncDisposable
 {
-    /// <summary>Builds the host from settings.</summary>
-    public static WebApplication Build(SidecarSettings settings)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddJsonConsole();
-        // ASP.NET Core logs four or five lines per request at Information: at thousands of requests a
-        // second that is most of the work, and nothing anyone reads. Its warnings and errors still show.
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        var ingest = new Uri(settings.IngestListen);
-        var metrics = new Uri(settings.MetricsListen);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Listen(IPAddress.Parse(ingest.Host), ingest.Port);
-            kestrel.Listen(IPAddress.Parse(metrics.Host), metrics.Port);
-            // The API enforces its own cap so the refusal is a JSON body; Kestrel's is a backstop.
-            kestrel.Limits.MaxRequestBodySize = (long)settings.MaxBodyBytes * 2;
-        });
-        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(15));
+    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(15);
+    private readonly HttpServer _ingest;
+    private readonly HttpServer _metrics;
+    private readonly List<BackgroundLoop> _loops;
+    private readonly ILogger _logger;
 
+    private SidecarApp(HttpServer ingest, HttpServer metrics, List<BackgroundLoop> loops, ILogger logger)
+    {
+        _ingest = ingest;
+        _metrics = metrics;
+        _loops = loops;
+        _logger = logger;
+    }
+
+    /// <summary>Binds both addresses and wires the endpoints from settings; nothing runs until <see cref="RunAsync"/>.</summary>
+    public static SidecarApp Build(SidecarSettings settings)
+    {
+        var logger = JsonLog.For<SidecarApp>();
         var registry = new MetricRegistry(settings.Identity, settings.Limits);
         var custom = new CustomMetrics(registry);
         var recorder = new AgentRecorder(registry, custom);
         var otlp = new OtlpRecorder(registry, custom, settings.PromoteResourceAttributes);
-        builder.Services.AddSingleton(registry);
-        builder.Services.AddSingleton(custom);
+        var loops = new List<BackgroundLoop>();
 
         if (settings.Push)
         {
-            builder.Services.AddSingleton(new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1) }));
-            builder.Services.AddSingleton(services => new RemoteWriter(
-                registry, settings.ToPushOptions(), services.GetRequiredService<HttpClient>(), services.GetRequiredService<ILogger<RemoteWriter>>()));
-            builder.Services.AddHostedService(services => services.GetRequiredService<RemoteWriter>());
+            var writer = new RemoteWriter(
+                registry, settings.ToPushOptions(), new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1) }),
+                JsonLog.For<RemoteWriter>());
+            custom.SeriesRemoved += writer.MarkStale;
+            loops.Add(writer);
         }
 
         if (settings.OperatorUrl is { } operatorUrl)
         {
-            builder.Services.AddHostedService(services => new DefinitionsClient(
+            loops.Add(new DefinitionsClient(
                 OperatorClient(settings.OperatorCaFile, settings.OperatorCa), new Uri(operatorUrl.TrimEnd('/') + "/"), settings.Namespace, settings.Pod,
-                settings.TokenFile, custom, registry, services.GetRequiredService<ILogger<DefinitionsClient>>()));
+                settings.TokenFile, custom, registry, JsonLog.For<DefinitionsClient>()));
         }
 
-        var app = builder.Build();
-        if (settings.Push)
-        {
-            var writer = app.Services.GetRequiredService<RemoteWriter>();
-            custom.SeriesRemoved += writer.MarkStale;
-        }
-
-        var ingestHost = $"*:{ingest.Port}";
-        var metricsHost = $"*:{metrics.Port}";
         var api = new IngestApi(registry, recorder, otlp, settings.MaxBodyBytes);
-        app.MapPost("/v1/events", api.EventsAsync).RequireHost(ingestHost);
-        app.MapPost("/v1/metrics", api.MetricsAsync).RequireHost(ingestHost);
-        app.MapPost("/v1/traces", api.TracesAsync).RequireHost(ingestHost);
-
         var scrape = new Scraper(registry);
-        app.MapGet("/metrics", scrape.ServeAsync).RequireHost(metricsHost);
-        app.MapGet("/healthz", () => Results.Text("ok")).RequireHost(metricsHost);
-        app.MapGet("/readyz", () => Results.Text("ok")).RequireHost(metricsHost);
-        return app;
+        var ok = "ok"u8.ToArray();
+        var ingest = Listen(settings.IngestListen, "--ingest-listen",
+        [
+            new("POST", "/v1/events", api.EventsAsync),
+            new("POST", "/v1/metrics", api.MetricsAsync),
+            new("POST", "/v1/traces", api.TracesAsync),
+        ], logger);
+        HttpServer metrics;
+        try
+        {
+            metrics = Listen(settings.MetricsListen, "--metrics-listen",
+            [
+                new("GET", "/metrics", scrape.ServeAsync),
+                new("GET", "/healthz", request => request.RespondAsync(200, "text/plain; charset=utf-8", ok)),
+                new("GET", "/readyz", request => request.RespondAsync(200, "text/plain; charset=utf-8", ok)),
+            ], logger);
+        }
+        catch
+        {
+            _ = ingest.DisposeAsync();
+            throw;
+        }
+
+        return new SidecarApp(ingest, metrics, loops, logger);
+    }
+
+    /// <summary>Serves until SIGTERM or SIGINT (or <paramref name="stop"/>), then stops gracefully.</summary>
+    public async Task RunAsync(CancellationToken stop = default)
+    {
+        var signalled = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var stopped = stop.Register(() => signalled.TrySetResult("a stop request"));
+        _ingest.Start();
+        _metrics.Start();
+        foreach (var loop in _loops)
+        {
+            loop.Start();
+        }
+
+        _logger.LogInformation("serving the API on {Ingest} and /metrics on {Metrics}", _ingest.Endpoint, _metrics.Endpoint);
+        var reason = await signalled.Task;
+        _logger.LogInformation("stopping on {Reason}: finishing requests in flight, then flushing", reason);
+        using var timeout = new CancellationTokenSource(ShutdownTimeout);
+        await Task.WhenAll(_ingest.StopAsync(TimeSpan.FromSeconds(5)), _metrics.StopAsync(TimeSpan.FromSeconds(5)));
+        foreach (var loop in _loops)
+        {
+            await loop.StopAsync(timeout.Token);
+        }
+
+        _logger.LogInformation("stopped cleanly");
+
+        void OnSignal(PosixSignalContext context)
+        {
+            // The process exits when RunAsync returns, after the flush, not at the signal.
+            context.Cancel = true;
+            signalled.TrySetResult(context.Signal.ToString());
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _ingest.DisposeAsync();
+        await _metrics.DisposeAsync();
+        foreach (var loop in _loops)
+        {
+            loop.Dispose();
+        }
+    }
+
+    private static HttpServer Listen(string address, string flag, Route[] routes, ILogger logger)
+    {
+        var uri = new Uri(address);
+        try
+        {
+            return new HttpServer(new IPEndPoint(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port), routes, logger);
+        }
+        catch (SocketException e)
+        {
+            throw new ArgumentException($"{flag}: cannot listen on {address}: {e.Message}", e);
+        }
     }
 
     private static HttpClient OperatorClient(string? caFile, string? caPem)
@@ -115,18 +183,16 @@ public static class SidecarApp
         private readonly SemaphoreSlim _gate = new(1, 1);
         private readonly ArrayBufferWriter<byte> _buffer = new(256 * 1024);
 
-        public async Task ServeAsync(HttpContext context)
+        public async ValueTask ServeAsync(HttpRequest request)
         {
-            var openMetrics = ExpositionWriter.WantsOpenMetrics(context.Request.Headers.Accept);
-            await _gate.WaitAsync(context.RequestAborted);
+            var openMetrics = ExpositionWriter.WantsOpenMetrics(request.Accept);
+            await _gate.WaitAsync(request.Aborted);
             try
             {
                 registry.Self.Refresh();
                 _buffer.ResetWrittenCount();
                 ExpositionWriter.Write(registry, openMetrics, _buffer);
-                context.Response.ContentType = openMetrics ? ExpositionWriter.OpenMetricsContentType : ExpositionWriter.TextContentType;
-                context.Response.ContentLength = _buffer.WrittenCount;
-                await context.Response.Body.WriteAsync(_buffer.WrittenMemory, context.RequestAborted);
+                await request.RespondAsync(200, openMetrics ? ExpositionWriter.OpenMetricsContentType : ExpositionWriter.TextContentType, _buffer.WrittenMemory);
             }
             finally
             {
@@ -139,21 +205,23 @@ public static class SidecarApp
 /// <summary>The ingestion endpoints: read a capped body, parse it whole, then record it, or refuse it whole with a JSON answer.</summary>
 internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder, OtlpRecorder otlp, int maxBodyBytes)
 {
-    public async Task EventsAsync(HttpContext context)
+    private const string JsonType = "application/json; charset=utf-8";
+
+    public async ValueTask EventsAsync(HttpRequest request)
     {
         // curl -d sends application/x-www-form-urlencoded unless told otherwise; the body is read as JSON all the same.
-        if (!IsJson(context.Request.ContentType, allowMissing: true)
-            && !(context.Request.ContentType ?? "").StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+        if (!IsJson(request.ContentType, allowMissing: true)
+            && !(request.ContentType ?? "").StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
         {
-            await RefuseAsync(context, "events", StatusCodes.Status415UnsupportedMediaType, $"Content-Type must be application/json, got \"{context.Request.ContentType}\"");
+            await RefuseAsync(request, "events", 415, $"Content-Type must be application/json, got \"{request.ContentType}\"");
             return;
         }
 
-        var (body, length, problem) = await ReadAsync(context);
+        var (body, length, problem) = await ReadAsync(request);
         if (problem is { } refused)
         {
             ArrayPool<byte>.Shared.Return(body);
-            await RefuseAsync(context, "events", refused.Status, refused.Message);
+            await RefuseAsync(request, "events", refused.Status, refused.Message);
             return;
         }
 
@@ -163,14 +231,14 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
             var events = EventParser.Parse(body.AsMemory(0, length), errors);
             if (errors.Count > 0)
             {
-                await RefuseAsync(context, "events", StatusCodes.Status400BadRequest, "the request was refused whole; nothing was recorded", errors);
+                await RefuseAsync(request, "events", 400, "the request was refused whole; nothing was recorded", errors);
                 return;
             }
 
             var undefined = recorder.CheckObservations(events);
             if (undefined.Count > 0)
             {
-                await RefuseAsync(context, "events", StatusCodes.Status422UnprocessableEntity, "the request was refused whole; nothing was recorded", undefined);
+                await RefuseAsync(request, "events", 422, "the request was refused whole; nothing was recorded", undefined);
                 return;
             }
 
@@ -180,7 +248,7 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
             }
 
             registry.Self.Received("event", events.Count);
-            await Results.Json(new EventsAccepted(events.Count), SidecarJsonContext.Readable.EventsAccepted).ExecuteAsync(context);
+            await request.RespondAsync(200, JsonType, JsonSerializer.SerializeToUtf8Bytes(new EventsAccepted(events.Count), SidecarJsonContext.Readable.EventsAccepted));
         }
         finally
         {
@@ -188,13 +256,13 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
         }
     }
 
-    public Task MetricsAsync(HttpContext context) => OtlpAsync(context, "metrics", (data, json) =>
+    public ValueTask MetricsAsync(HttpRequest request) => OtlpAsync(request, "metrics", (data, json) =>
     {
         var request = json ? OtlpJsonDecoder.DecodeMetrics(data) : OtlpProtobufDecoder.DecodeMetrics(data.Span);
         return (otlp.Record(request), "data points");
     });
 
-    public Task TracesAsync(HttpContext context) => OtlpAsync(context, "traces", (data, json) =>
+    public ValueTask TracesAsync(HttpRequest request) => OtlpAsync(request, "traces", (data, json) =>
     {
         var request = json ? OtlpJsonDecoder.DecodeTraces(data) : OtlpProtobufDecoder.DecodeTraces(data.Span);
         long spans = 0;
@@ -211,22 +279,22 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
         return (0L, "spans");
     });
 
-    private async Task OtlpAsync(HttpContext context, string endpoint, Func<ReadOnlyMemory<byte>, bool, (long Rejected, string What)> handle)
+    private async ValueTask OtlpAsync(HttpRequest request, string endpoint, Func<ReadOnlyMemory<byte>, bool, (long Rejected, string What)> handle)
     {
-        var contentType = context.Request.ContentType;
+        var contentType = request.ContentType;
         var json = IsJson(contentType, allowMissing: false);
         if (!json && !(contentType ?? "").StartsWith("application/x-protobuf", StringComparison.OrdinalIgnoreCase))
         {
-            await RefuseAsync(context, endpoint, StatusCodes.Status415UnsupportedMediaType,
+            await RefuseAsync(request, endpoint, 415,
                 $"Content-Type must be application/x-protobuf or application/json, got \"{contentType}\"");
             return;
         }
 
-        var (body, length, problem) = await ReadAsync(context);
+        var (body, length, problem) = await ReadAsync(request);
         if (problem is { } refused)
         {
             ArrayPool<byte>.Shared.Return(body);
-            await RefuseAsync(context, endpoint, refused.Status, refused.Message);
+            await RefuseAsync(request, endpoint, refused.Status, refused.Message);
             return;
         }
 
@@ -240,16 +308,16 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
             }
             catch (ProtoException e)
             {
-                await RefuseAsync(context, endpoint, StatusCodes.Status400BadRequest, $"not a valid OTLP protobuf request: {e.Message}");
+                await RefuseAsync(request, endpoint, 400, $"not a valid OTLP protobuf request: {e.Message}");
                 return;
             }
             catch (OtlpJsonException e)
             {
-                await RefuseAsync(context, endpoint, StatusCodes.Status400BadRequest, "not a valid OTLP JSON request", [new IngestError(e.Path, e.Message[(e.Path.Length + 2)..])]);
+                await RefuseAsync(request, endpoint, 400, "not a valid OTLP JSON request", [new IngestError(e.Path, e.Message[(e.Path.Length + 2)..])]);
                 return;
             }
 
-            await OtlpSuccessAsync(context, json, rejected, what);
+            await OtlpSuccessAsync(request, json, rejected, what);
         }
         finally
         {
@@ -258,26 +326,24 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
     }
 
     /// <summary>An Export…ServiceResponse: empty, or with partial_success (field 1: rejected count = 1, error_message = 2).</summary>
-    private static async Task OtlpSuccessAsync(HttpContext context, bool json, long rejected, string what)
+    private static async ValueTask OtlpSuccessAsync(HttpRequest request, bool json, long rejected, string what)
     {
         var message = rejected > 0 ? $"{rejected} {what} were dropped by the sidecar's limits or could not be converted; see agent_metrics_sidecar_dropped_total" : null;
         if (json)
         {
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(message is null
+            await request.RespondAsync(200, "application/json", Encoding.UTF8.GetBytes(message is null
                 ? "{}"
-                : $"{{\"partialSuccess\":{{\"{(what == "spans" ? "rejectedSpans" : "rejectedDataPoints")}\":\"{rejected}\",\"errorMessage\":{System.Text.Json.JsonSerializer.Serialize(message, SidecarJsonContext.Readable.String)}}}}}");
+                : $"{{\"partialSuccess\":{{\"{(what == "spans" ? "rejectedSpans" : "rejectedDataPoints")}\":\"{rejected}\",\"errorMessage\":{JsonSerializer.Serialize(message, SidecarJsonContext.Readable.String)}}}}}"));
             return;
         }
 
-        context.Response.ContentType = "application/x-protobuf";
         if (message is null)
         {
-            context.Response.ContentLength = 0;
+            await request.RespondAsync(200, "application/x-protobuf", default);
             return;
         }
 
-        var text = System.Text.Encoding.UTF8.GetBytes(message);
+        var text = Encoding.UTF8.GetBytes(message);
         var inner = new List<byte> { 0x08 };
         AppendVarint(inner, (ulong)rejected);
         inner.Add(0x12);
@@ -286,7 +352,7 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
         var outer = new List<byte> { 0x0A };
         AppendVarint(outer, (ulong)inner.Count);
         outer.AddRange(inner);
-        await context.Response.Body.WriteAsync(outer.ToArray());
+        await request.RespondAsync(200, "application/x-protobuf", outer.ToArray());
     }
 
     private static void AppendVarint(List<byte> bytes, ulong value)
@@ -301,20 +367,19 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
     }
 
     /// <summary>Reads the body (gunzipping it when so encoded) into a pooled array, refusing more than the cap.</summary>
-    private async Task<(byte[] Body, int Length, (int Status, string Message)? Problem)> ReadAsync(HttpContext context)
+    private async Task<(byte[] Body, int Length, (int Status, string Message)? Problem)> ReadAsync(HttpRequest request)
     {
-        var declared = context.Request.ContentLength;
-        var gzip = context.Request.Headers.ContentEncoding.ToString().Equals("gzip", StringComparison.OrdinalIgnoreCase);
+        var declared = request.ContentLength;
+        var gzip = (request.ContentEncoding ?? "").Equals("gzip", StringComparison.OrdinalIgnoreCase);
         // A plain body of a declared length fits one buffer with a byte to spare, so the read that finds its end copies nothing.
         var buffer = ArrayPool<byte>.Shared.Rent(declared <= maxBodyBytes && !gzip ? (int)declared.Value + 1 : Math.Min(maxBodyBytes + 1, 64 * 1024));
-        (int, string) tooLarge = (StatusCodes.Status413PayloadTooLarge, $"the body is larger than the {maxBodyBytes}-byte cap (--max-body-bytes)");
+        (int, string) tooLarge = (413, $"the body is larger than the {maxBodyBytes}-byte cap (--max-body-bytes)");
         if (declared > maxBodyBytes)
         {
             return (buffer, 0, tooLarge);
         }
 
-        context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize = null;
-        var source = context.Request.Body;
+        var source = request.Body;
         await using var stream = gzip ? new GZipStream(source, CompressionMode.Decompress, leaveOpen: true) : source;
         var length = 0;
         try
@@ -334,7 +399,7 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
                     buffer = larger;
                 }
 
-                var read = await stream.ReadAsync(buffer.AsMemory(length), context.RequestAborted);
+                var read = await stream.ReadAsync(buffer.AsMemory(length), request.Aborted);
                 if (read == 0)
                 {
                     break;
@@ -349,16 +414,16 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
         }
         catch (InvalidDataException)
         {
-            return (buffer, 0, (StatusCodes.Status400BadRequest, "the body is not valid gzip"));
+            return (buffer, 0, (400, "the body is not valid gzip"));
         }
 
         return (buffer, length, null);
     }
 
-    private async Task RefuseAsync(HttpContext context, string endpoint, int status, string error, IReadOnlyList<IngestError>? details = null)
+    private async Task RefuseAsync(HttpRequest request, string endpoint, int status, string error, IReadOnlyList<IngestError>? details = null)
     {
         registry.Self.Rejected(endpoint, status);
-        await Results.Json(new ErrorResponse(error, details), SidecarJsonContext.Readable.ErrorResponse, statusCode: status).ExecuteAsync(context);
+        await request.RespondAsync(status, JsonType, JsonSerializer.SerializeToUtf8Bytes(new ErrorResponse(error, details), SidecarJsonContext.Readable.ErrorResponse));
     }
 
     private static bool IsJson(string? contentType, bool allowMissing) =>

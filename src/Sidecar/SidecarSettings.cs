@@ -110,12 +110,9 @@ public sealed record SidecarSettings
             }
         }
 
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(environment)
-            .AddCommandLine(args, All.ToDictionary(s => s.Flag, s => s.Key))
-            .Build();
+        var configuration = CommandLine(args, environment);
         var defaults = new SidecarSettings();
-        string? Get(string key) => configuration[key] is { Length: > 0 } value ? value : null;
+        string? Get(string key) => configuration.GetValueOrDefault(key) is { Length: > 0 } value ? value : null;
 
         var settings = new SidecarSettings
         {
@@ -205,6 +202,37 @@ public sealed record SidecarSettings
         {
             throw new ArgumentException($"--operator-url must be an https address, got \"{OperatorUrl}\"");
         }
+    }
+
+    /// <summary>Flags as <c>--flag=value</c> or <c>--flag value</c>, over the environment's values; an unknown flag is an error.</summary>
+    private static Dictionary<string, string?> CommandLine(string[] args, Dictionary<string, string?> values)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            var equals = arg.IndexOf('=', StringComparison.Ordinal);
+            var flag = equals < 0 ? arg : arg[..equals];
+            var setting = All.FirstOrDefault(s => s.Flag == flag);
+            if (setting.Key is null)
+            {
+                throw new ArgumentException($"unknown argument \"{arg}\"; --help lists the flags");
+            }
+
+            if (equals >= 0)
+            {
+                values[setting.Key] = arg[(equals + 1)..];
+            }
+            else if (i + 1 < args.Length)
+            {
+                values[setting.Key] = args[++i];
+            }
+            else
+            {
+                throw new ArgumentException($"{flag} needs a value");
+            }
+        }
+
+        return values;
     }
 
     private static TimeSpan? Duration(string flag, string? text)

@@ -71,7 +71,8 @@ public class PrometheusDeliveryTests
         await prometheus.WaitForResultAsync("""agent_metrics_sidecar_remote_write_requests_total{result="success",pod="pushed-0"} > 0""", Wait);
 
         await sidecar.StopAsync();
-        Assert.Contains("Application is shutting down", sidecar.Process!.LogTail(200), StringComparison.Ordinal);
+        Assert.Contains("stopping on SIGTERM", sidecar.Process!.LogTail(200), StringComparison.Ordinal);
+        Assert.Contains("stopped cleanly", sidecar.Process!.LogTail(200), StringComparison.Ordinal);
 
         // Staleness markers end the series at once instead of five minutes later.
         await Eventually.UntilAsync(

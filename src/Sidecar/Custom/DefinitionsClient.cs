@@ -14,7 +14,7 @@ namespace AgentMetrics.Sidecar.Custom;
 /// </summary>
 public sealed class DefinitionsClient(
     HttpClient http, Uri operatorUrl, string @namespace, string pod, string tokenFile, CustomMetrics custom,
-    MetricRegistry registry, ILogger<DefinitionsClient> logger) : BackgroundService
+    MetricRegistry registry, ILogger<DefinitionsClient> logger) : BackgroundLoop
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);

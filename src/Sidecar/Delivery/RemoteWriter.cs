@@ -37,7 +37,7 @@ public sealed record PushOptions
 /// themselves and stays bounded by the series limit. A 4xx other than 429 is dropped and counted.
 /// On shutdown a last flush is followed by staleness markers for every series.
 /// </summary>
-public sealed class RemoteWriter : BackgroundService
+public sealed class RemoteWriter : BackgroundLoop
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan SelfRefreshInterval = TimeSpan.FromSeconds(10);

@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace AgentMetrics.Sidecar.Http;
+
+/// <summary>An endpoint: a method and an exact path. A GET route also answers HEAD.</summary>
+public sealed record Route(string Method, string Path, Func<HttpRequest, ValueTask> Handler);
+
+/// <summary>Limits that keep a connection from holding the server's memory or time.</summary>
+public sealed record HttpServerLimits
+{
+    /// <summary>Largest request line plus headers (431 past it).</summary>
+    public int MaxHeadBytes { get; init; } = 16 * 1024;
+
+    /// <summary>Most header fields in one request (431 past it).</summary>
+    public int MaxHeaders { get; init; } = 100;
+
+    /// <summary>Most connections open at once; more are closed as they arrive.</summary>
+    public int MaxConnections { get; init; } = 1024;
+
+    /// <summary>How long a kept-alive connection may wait for its next request.</summary>
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(130);
+
+    /// <summary>How long the request line and headers may take to arrive, once the first byte has.</summary>
+    public TimeSpan HeadTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a read of the body or a write of the answer may wait for the peer.</summary>
+    public TimeSpan IoTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>
+/// A small HTTP/1.1 server for the sidecar's few endpoints, on plain sockets: keep-alive and
+/// pipelining, Content-Length and chunked bodies, <c>Expect: 100-continue</c>, strict parsing with a
+/// JSON error for what breaks the rules, bounded heads and timeouts, and a graceful stop that lets
+/// requests in flight finish. It exists because a full web framework costs the sidecar more resident
+/// memory than everything else it does, and the sidecar runs beside every agent.
+/// </summary>
+public sealed class HttpServer : IAsyncDisposable
+{
+    private readonly Dictionary<string, Route[]> _routes;
+    private readonly ILogger _logger;
+    private readonly HashSet<HttpConnection> _connections = [];
+    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _aborting = new();
+    private readonly Socket _listener;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _accepting = Task.CompletedTask;
+
+    /// <summary>Binds <paramref name="endpoint"/> (port 0 picks a free one); serving starts with <see cref="Start"/>.</summary>
+    public HttpServer(IPEndPoint endpoint, IEnumerable<Route> routes, ILogger logger, HttpServerLimits? limits = null)
+    {
+        _routes = routes.GroupBy(r => r.Path, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+        _logger = logger;
+        Limits = limits ?? new HttpServerLimits();
+        _listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            _listener.Bind(endpoint);
+            _listener.Listen(512);
+        }
+        catch
+        {
+            _listener.Dispose();
+            throw;
+        }
+
+        Endpoint = (IPEndPoint)_listener.LocalEndPoint!;
+    }
+
+    /// <summary>The address served, with the port actually bound.</summary>
+    public IPEndPoint Endpoint { get; }
+
+    /// <summary>The limits in force.</summary>
+    public HttpServerLimits Limits { get; }
+
+    internal CancellationToken Stopping => _stopping.Token;
+
+    internal CancellationToken Aborting => _aborting.Token;
+
+    internal ILogger Logger => _logger;
+
+    /// <summary>Starts accepting connections.</summary>
+    public void Start() => _accepting = AcceptAsync();
+
+    /// <summary>
+    /// Stops accepting, closes idle connections, lets requests in flight finish and answer with
+    /// <c>Connection: close</c> for up to <paramref name="grace"/>, then drops what is left.
+    /// </summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        _listener.Dispose();
+        await _accepting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        HttpConnection[] open;
+        lock (_gate)
+        {
+            open = [.. _connections];
+            if (open.Length == 0)
+            {
+                _drained.TrySetResult();
+            }
+        }
+
+        foreach (var connection in open)
+        {
+            connection.CloseIfIdle();
+        }
+
+        await _drained.Task.WaitAsync(grace).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _aborting.Cancel();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.Zero);
+        _stopping.Dispose();
+    }
+
+    internal Route? Find(string path, string method, out string? allow)
+    {
+        allow = null;
+        if (!_routes.TryGetValue(path, out var routes))
+        {
+            return null;
+        }
+
+        foreach (var route in routes)
+        {
+            if (route.Method == method || (method == "HEAD" && route.Method == "GET"))
+            {
+                return route;
+            }
+        }
+
+        allow = string.Join(", ", routes.Select(r => r.Method == "GET" ? "GET, HEAD" : r.Method));
+        return null;
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listener.AcceptAsync(_stopping.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException
+                || (e is SocketException && _stopping.IsCancellationRequested))
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                // Out of descriptors, or the peer gave up while queued: the listener itself is fine.
+                _logger.LogWarning("accepting a connection on {Endpoint} failed: {Error}", Endpoint, e.Message);
+                await Task.Delay(50);
+                continue;
+            }
+
+            HttpConnection connection;
+            lock (_gate)
+            {
+                if (_connections.Count >= Limits.MaxConnections)
+                {
+                    socket.Dispose();
+                    continue;
+                }
+
+                connection = new HttpConnection(this, socket);
+                _connections.Add(connection);
+            }
+
+            _ = RunAsync(connection);
+        }
+    }
+
+    private async Task RunAsync(HttpConnection connection)
+    {
+        try
+        {
+            await Task.Yield();
+            await connection.ServeAsync();
+        }
+        finally
+        {
+            connection.Dispose();
+            lock (_gate)
+            {
+                _connections.Remove(connection);
+                if (_connections.Count == 0 && _stopping.IsCancellationRequested)
+                {
+                    _drained.TrySetResult();
+                }
+            }
+        }
+    }
+}
