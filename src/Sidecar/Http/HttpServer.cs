@@ -56,7 +56,6 @@ public sealed class HttpServer : IAsyncDisposable
         _listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             _listener.Bind(endpoint);
             _listener.Listen(512);
         }
