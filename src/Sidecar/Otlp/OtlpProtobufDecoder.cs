@@ -126,15 +126,15 @@ public static class OtlpProtobufDecoder
             {
                 case 1:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    metric.Name = reader.ReadString();
+                    metric.Name = reader.ReadRepeatedString();
                     break;
                 case 2:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    metric.Description = reader.ReadString();
+                    metric.Description = reader.ReadRepeatedString();
                     break;
                 case 3:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    metric.Unit = reader.ReadString();
+                    metric.Unit = reader.ReadRepeatedString();
                     break;
                 case 5:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
@@ -500,7 +500,7 @@ public static class OtlpProtobufDecoder
             {
                 case 1:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    key = reader.ReadString();
+                    key = reader.ReadRepeatedString();
                     break;
                 case 2:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
@@ -532,7 +532,7 @@ public static class OtlpProtobufDecoder
             {
                 case 1:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    value = AttributeValue.Of(reader.ReadString());
+                    value = AttributeValue.Of(reader.ReadRepeatedString());
                     break;
                 case 2:
                     reader.Expect(field, wire, ProtoReader.Varint);
