@@ -1,6 +1,7 @@
 // The sidecar's benchmarks, one mode per run so each gets a clean process:
 //   micro [--artifacts DIR] [BenchmarkDotNet arguments]   recording and exposition micro-benchmarks
 //   load --out FILE [--connections N] [--seconds S]     ingestion rates and resident memory of the real sidecar
+//   heap [--rounds N]                                   the live heap the 1000 x 10 set costs, without the HTTP layer
 //   lag --out FILE [--samples N] [--mode push|scrape]   lag to a real Prometheus, pushed or scraped every second
 //   lag-report --out FILE [--samples N]                 the lag report: push and scrape (1 s), many events in flight
 //   report --artifacts DIR --prom-client FILE --load FILE --lag FILE --out FILE
@@ -45,6 +46,9 @@ switch (args.FirstOrDefault())
         return 0;
     case "memory":
         await LoadRun.MemoryAsync(TimeSpan.FromSeconds(int.Parse(Option("--seconds", "10"), CultureInfo.InvariantCulture)));
+        return 0;
+    case "heap":
+        HeapRun.Run(int.Parse(Option("--rounds", "20"), CultureInfo.InvariantCulture));
         return 0;
     case "lag":
         var lag = await LagRun.RunAsync(int.Parse(Option("--samples", "1000"), CultureInfo.InvariantCulture), Option("--mode", "push"));

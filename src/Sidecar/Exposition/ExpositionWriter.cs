@@ -9,7 +9,7 @@ namespace AgentMetrics.Sidecar.Exposition;
 /// Writes a registry in the Prometheus text format 0.0.4 or in OpenMetrics 1.0: one HELP and TYPE per
 /// family, families and series in a stable order, histogram buckets made cumulative, and +Inf, -Inf
 /// and NaN spelled as both formats require. Names and label text are encoded once, when a series is
-/// created, so a scrape only formats numbers.
+/// created (the identity labels once for the registry), so a scrape only formats numbers.
 /// </summary>
 public static class ExpositionWriter
 {
@@ -30,6 +30,7 @@ public static class ExpositionWriter
     {
         Span<long> counts = stackalloc long[64];
         long[]? rented = null;
+        var identity = registry.IdentityLabels;
         foreach (var family in registry.Families)
         {
             var series = family.Series;
@@ -43,7 +44,7 @@ public static class ExpositionWriter
             {
                 foreach (var s in series)
                 {
-                    WriteSample(output, family.SampleName, s.EncodedLabels, null, s.Value);
+                    WriteSample(output, family.SampleName, identity, s.EncodedLabels, null, s.Value);
                 }
 
                 continue;
@@ -64,11 +65,11 @@ public static class ExpositionWriter
                 for (var i = 0; i < bucketCount; i++)
                 {
                     cumulative += buffer[i];
-                    WriteCount(output, family.BucketName, s.EncodedLabels, family.LeLabels[i], cumulative);
+                    WriteCount(output, family.BucketName, identity, s.EncodedLabels, family.LeLabels[i], cumulative);
                 }
 
-                WriteCount(output, family.CountName, s.EncodedLabels, null, total);
-                WriteSample(output, family.SumName, s.EncodedLabels, null, s.Sum);
+                WriteCount(output, family.CountName, identity, s.EncodedLabels, null, total);
+                WriteSample(output, family.SumName, identity, s.EncodedLabels, null, s.Sum);
             }
         }
 
@@ -83,40 +84,52 @@ public static class ExpositionWriter
         }
     }
 
-    private static void WriteSample(IBufferWriter<byte> output, byte[] name, byte[] labels, byte[]? extra, double value)
+    private static void WriteSample(IBufferWriter<byte> output, byte[] name, byte[] identity, byte[] labels, byte[]? extra, double value)
     {
-        var span = StartLine(output, name, labels, extra, 32);
-        var written = WriteLabels(span, name, labels, extra);
+        var span = StartLine(output, name, identity, labels, extra, 32);
+        var written = WriteLabels(span, name, identity, labels, extra);
         written += FormatDouble(value, span[written..]);
         span[written++] = (byte)'\n';
         output.Advance(written);
     }
 
-    private static void WriteCount(IBufferWriter<byte> output, byte[] name, byte[] labels, byte[]? extra, long value)
+    private static void WriteCount(IBufferWriter<byte> output, byte[] name, byte[] identity, byte[] labels, byte[]? extra, long value)
     {
-        var span = StartLine(output, name, labels, extra, 24);
-        var written = WriteLabels(span, name, labels, extra);
+        var span = StartLine(output, name, identity, labels, extra, 24);
+        var written = WriteLabels(span, name, identity, labels, extra);
         value.TryFormat(span[written..], out var digits, default, CultureInfo.InvariantCulture);
         written += digits;
         span[written++] = (byte)'\n';
         output.Advance(written);
     }
 
-    private static Span<byte> StartLine(IBufferWriter<byte> output, byte[] name, byte[] labels, byte[]? extra, int valueRoom) =>
-        output.GetSpan(name.Length + labels.Length + (extra?.Length ?? 0) + valueRoom + 4);
+    private static Span<byte> StartLine(IBufferWriter<byte> output, byte[] name, byte[] identity, byte[] labels, byte[]? extra, int valueRoom) =>
+        output.GetSpan(name.Length + identity.Length + labels.Length + (extra?.Length ?? 0) + valueRoom + 5);
 
-    private static int WriteLabels(Span<byte> span, byte[] name, byte[] labels, byte[]? extra)
+    /// <summary>Writes the name and <c>{identity,labels,extra}</c>, each part that is not empty, comma-separated; no braces when all are.</summary>
+    private static int WriteLabels(Span<byte> span, byte[] name, byte[] identity, byte[] labels, byte[]? extra)
     {
         name.CopyTo(span);
         var written = name.Length;
-        if (labels.Length > 0 || extra is not null)
+        if (identity.Length > 0 || labels.Length > 0 || extra is not null)
         {
             span[written++] = (byte)'{';
-            labels.CopyTo(span[written..]);
-            written += labels.Length;
+            identity.CopyTo(span[written..]);
+            written += identity.Length;
+            if (labels.Length > 0)
+            {
+                if (identity.Length > 0)
+                {
+                    span[written++] = (byte)',';
+                }
+
+                labels.CopyTo(span[written..]);
+                written += labels.Length;
+            }
+
             if (extra is not null)
             {
-                if (labels.Length > 0)
+                if (identity.Length > 0 || labels.Length > 0)
                 {
                     span[written++] = (byte)',';
                 }

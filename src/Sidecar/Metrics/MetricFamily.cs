@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using AgentMetrics.Api.Catalog;
@@ -28,17 +27,25 @@ public enum FamilyOrigin
 /// </summary>
 public sealed class MetricFamily
 {
-    private readonly ConcurrentDictionary<LabelKey, Series> _series = new(LabelKeyComparer.Instance);
-    private readonly ConcurrentDictionary<LabelKey, Series>.AlternateLookup<ReadOnlySpan<string>> _lookup;
+    private const int MinSlots = 4;
+
     private readonly Lock _gate = new();
     private readonly MetricRegistry _registry;
     private Series[] _ordered = [];
+
+    /// <summary>
+    /// The series by key: open addressing with linear probing, at most half full. Slots are only ever
+    /// filled (a full table is replaced by a larger copy), so a reader without the lock sees a series
+    /// or an empty slot and never a torn entry; one that misses a series just added finds it under the
+    /// lock. A slot costs a reference, where a dictionary entry costs a node object and its share of
+    /// the bucket and lock tables, which for families of a few series is most of their size.
+    /// </summary>
+    private Series?[] _slots = new Series?[MinSlots];
 
     internal MetricFamily(MetricRegistry registry, FamilySpec spec)
     {
         _registry = registry;
         Spec = spec;
-        _lookup = _series.GetAlternateLookup<ReadOnlySpan<string>>();
         var seriesName = spec.Type == MetricType.Counter ? spec.Name + "_total" : spec.Name;
         SampleName = Encoding.UTF8.GetBytes(seriesName);
         BucketName = Encoding.UTF8.GetBytes(spec.Name + "_bucket");
@@ -50,8 +57,7 @@ public sealed class MetricFamily
         var unit = spec.Unit is { Length: > 0 } u && spec.Name.EndsWith("_" + u, StringComparison.Ordinal) ? $"# UNIT {spec.Name} {u}\n" : "";
         OpenMetricsHeader = Encoding.UTF8.GetBytes(
             $"# TYPE {spec.Name} {type}\n{unit}# HELP {spec.Name} {LabelText.EscapeHelp(spec.Help, openMetrics: true)}\n");
-        LeLabels = [.. spec.Bounds.Select(b => Encoding.UTF8.GetBytes($"le=\"{FormatBound(b)}\"")), Encoding.UTF8.GetBytes("le=\"+Inf\"")];
-        LeValues = [.. spec.Bounds.Select(FormatBound), "+Inf"];
+        (LeLabels, LeValues) = registry.LeTexts(spec.Bounds);
     }
 
     /// <summary>What the family is.</summary>
@@ -98,19 +104,28 @@ public sealed class MetricFamily
     /// </summary>
     public Series? GetOrAdd(ReadOnlySpan<string> key)
     {
-        if (_lookup.TryGetValue(key, out var existing))
-        {
-            return existing;
-        }
-
-        return Add(key);
+        var hash = LabelKeyComparer.Hash(key);
+        return Find(Volatile.Read(ref _slots), key, hash) ?? Add(key, hash);
     }
 
-    private Series? Add(ReadOnlySpan<string> key)
+    private static Series? Find(Series?[] slots, ReadOnlySpan<string> key, int hash)
+    {
+        var mask = slots.Length - 1;
+        for (var i = hash & mask; ; i = (i + 1) & mask)
+        {
+            var series = Volatile.Read(ref slots[i]);
+            if (series is null || (series.KeyHash == hash && LabelKeyComparer.Equals(key, series.Key)))
+            {
+                return series;
+            }
+        }
+    }
+
+    private Series? Add(ReadOnlySpan<string> key, int hash)
     {
         lock (_gate)
         {
-            if (_lookup.TryGetValue(key, out var existing))
+            if (Find(_slots, key, hash) is { } existing)
             {
                 return existing;
             }
@@ -129,11 +144,38 @@ public sealed class MetricFamily
 
             var values = key.ToArray();
             var pairs = Spec.Labels is { } names ? Pair(names, values) : values;
-            var series = new Series(this, pairs, LabelText.Encode(_registry.IdentityPairs, pairs), Spec.Type == MetricType.Histogram ? Bounds.Length : 0);
-            _series[new LabelKey(values)] = series;
+            var series = new Series(this, values, hash, pairs, LabelText.Encode([], pairs), Spec.Type == MetricType.Histogram ? Bounds.Length : 0);
             _ordered = [.. _ordered, series];
+            if (_ordered.Length * 2 > _slots.Length)
+            {
+                // Built whole before it is published, so readers see either table complete.
+                var slots = new Series?[_slots.Length * 2];
+                foreach (var s in _ordered)
+                {
+                    Place(slots, s);
+                }
+
+                Volatile.Write(ref _slots, slots);
+            }
+            else
+            {
+                Place(_slots, series);
+            }
+
             return series;
         }
+    }
+
+    private static void Place(Series?[] slots, Series series)
+    {
+        var mask = slots.Length - 1;
+        var i = series.KeyHash & mask;
+        while (slots[i] is not null)
+        {
+            i = (i + 1) & mask;
+        }
+
+        Volatile.Write(ref slots[i], series);
     }
 
     /// <summary>Forgets every series, giving their room back to the registry.</summary>
@@ -142,7 +184,7 @@ public sealed class MetricFamily
         lock (_gate)
         {
             var removed = _ordered;
-            _series.Clear();
+            Volatile.Write(ref _slots, new Series?[MinSlots]);
             _ordered = [];
             _registry.ReleaseSeries(Spec.Origin, removed.Length);
             return removed;

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Text;
 using AgentMetrics.Api.Catalog;
 
 namespace AgentMetrics.Sidecar.Metrics;
@@ -27,6 +29,11 @@ public sealed class MetricRegistry
 {
     private readonly ConcurrentDictionary<string, MetricFamily> _families = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+
+    /// <summary>The le texts of every set of bounds a family has had; families with the same bounds share them.</summary>
+    private const int MaxSharedLeTexts = 256;
+
+    private readonly List<(double[] Bounds, byte[][] Labels, string[] Values)> _leTexts = [];
     private MetricFamily[] _ordered = [];
     private int _limitedFamilies;
     private int _series;
@@ -36,6 +43,7 @@ public sealed class MetricRegistry
     {
         Limits = limits ?? new MetricLimits();
         IdentityPairs = [.. identity.SelectMany(p => new[] { p.Key, p.Value })];
+        IdentityLabels = LabelText.Encode(IdentityPairs, []);
         Self = new SelfMetrics(this);
     }
 
@@ -44,6 +52,9 @@ public sealed class MetricRegistry
 
     /// <summary>Identity labels as name, value, name, value…</summary>
     public string[] IdentityPairs { get; }
+
+    /// <summary>The identity labels as escaped UTF-8 label text, without braces: the start of every series' labels.</summary>
+    internal byte[] IdentityLabels { get; }
 
     /// <summary>The sidecar's own metrics.</summary>
     public SelfMetrics Self { get; }
@@ -95,6 +106,29 @@ public sealed class MetricRegistry
 
             return family;
         }
+    }
+
+    /// <summary>The <c>le</c> label texts (exposition) and values (remote write) of <paramref name="bounds"/> and +Inf; called under the lock, as a family is made.</summary>
+    internal (byte[][] Labels, string[] Values) LeTexts(double[] bounds)
+    {
+        // Compared bit for bit: 0 and -0 are equal doubles but different le values.
+        var bits = MemoryMarshal.Cast<double, long>(bounds.AsSpan());
+        foreach (var (known, labels, values) in _leTexts)
+        {
+            if (MemoryMarshal.Cast<double, long>(known.AsSpan()).SequenceEqual(bits))
+            {
+                return (labels, values);
+            }
+        }
+
+        string[] made = [.. bounds.Select(MetricFamily.FormatBound), "+Inf"];
+        byte[][] encoded = [.. made.Select(v => Encoding.UTF8.GetBytes($"le=\"{v}\""))];
+        if (_leTexts.Count < MaxSharedLeTexts)
+        {
+            _leTexts.Add((bounds.ToArray(), encoded, made));
+        }
+
+        return (encoded, made);
     }
 
     /// <summary>Removes a family and its series; returns the series it held (push mode marks them stale).</summary>

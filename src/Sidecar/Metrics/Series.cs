@@ -18,9 +18,11 @@ public sealed class Series
     private long _sumBits;
     private int _changed = 1;
 
-    internal Series(MetricFamily family, string[] labelPairs, byte[] encodedLabels, int bucketCount)
+    internal Series(MetricFamily family, string[] key, int keyHash, string[] labelPairs, byte[] encodedLabels, int bucketCount)
     {
         Family = family;
+        Key = key;
+        KeyHash = keyHash;
         LabelPairs = labelPairs;
         EncodedLabels = encodedLabels;
         if (bucketCount > 0)
@@ -37,8 +39,17 @@ public sealed class Series
     /// <summary>The series' own labels as name, value, name, value… (identity labels excluded).</summary>
     public string[] LabelPairs { get; }
 
-    /// <summary>The escaped UTF-8 label text, identity labels first, without braces.</summary>
+    /// <summary>
+    /// The escaped UTF-8 text of the series' own labels, without braces; the identity labels every
+    /// series shares are written before it from <see cref="MetricRegistry.IdentityLabels"/>.
+    /// </summary>
     internal byte[] EncodedLabels { get; }
+
+    /// <summary>The key the family finds the series by (for a family without declared labels, the same array as <see cref="LabelPairs"/>).</summary>
+    internal string[] Key { get; }
+
+    /// <summary>The hash of <see cref="Key"/>.</summary>
+    internal int KeyHash { get; }
 
     /// <summary>The cumulative OTLP streams that feed this series, with their last values; made when the first arrives.</summary>
     internal CumulativeStreams Streams =>

@@ -10,16 +10,28 @@ namespace AgentMetrics.Sidecar.Otlp;
 /// </summary>
 internal sealed class CumulativeStreams
 {
-    private readonly Lock _gate = new();
-
-    /// <summary>The streams; replaced, never changed, when one is added.</summary>
-    private Stream[] _streams = [];
-
-    /// <summary>Each stream's resource hash, side by side so a lookup reads one array rather than every stream.</summary>
-    private int[] _hashes = [];
+    /// <summary>
+    /// The first stream; the others follow it. Most series are fed by one stream, so a list costs one
+    /// object where an array of streams (and one of their hashes) cost three. Changed only under the
+    /// lock, which is this object's own monitor rather than a lock object of its own, again to save one
+    /// per series.
+    /// </summary>
+    private Stream? _first;
 
     /// <summary>How many streams there are.</summary>
-    public int Count => Volatile.Read(ref _streams).Length;
+    public int Count
+    {
+        get
+        {
+            var count = 0;
+            for (var stream = Volatile.Read(ref _first); stream is not null; stream = stream.Next)
+            {
+                count++;
+            }
+
+            return count;
+        }
+    }
 
     /// <summary>
     /// The increment of a sum point: the whole value for a new stream or after a reset (a new start
@@ -28,7 +40,7 @@ internal sealed class CumulativeStreams
     /// </summary>
     public bool TrySumDelta(string name, OtlpResource resource, OtlpPoint point, bool monotonic, Func<bool> admit, out double delta)
     {
-        lock (_gate)
+        lock (this)
         {
             if (Find(name, resource, point.Attributes) is not { } stream)
             {
@@ -49,7 +61,7 @@ internal sealed class CumulativeStreams
     /// </summary>
     public bool TryHistogramDelta(string name, OtlpResource resource, OtlpPoint point, Span<long> counts, ref double sum, Func<bool> admit)
     {
-        lock (_gate)
+        lock (this)
         {
             if (Find(name, resource, point.Attributes) is not { } stream)
             {
@@ -98,11 +110,10 @@ internal sealed class CumulativeStreams
 
     private Stream? Find(string name, OtlpResource resource, Attributes attributes)
     {
-        var hashes = _hashes;
         var hash = resource.KeyHash;
-        for (var i = 0; i < hashes.Length; i++)
+        for (var stream = _first; stream is not null; stream = stream.Next)
         {
-            if (hashes[i] == hash && _streams[i] is var stream && stream.Resource == resource.Key && stream.Name == name && stream.Has(attributes))
+            if (stream.ResourceHash == hash && stream.Resource == resource.Key && stream.Name == name && stream.Has(attributes))
             {
                 return stream;
             }
@@ -125,18 +136,29 @@ internal sealed class CumulativeStreams
             attributes[i] = new(items[i].Key, items[i].Value.Text);
         }
 
-        var stream = new Stream(name, resource.Key, attributes);
-        _hashes = [.. _hashes, resource.KeyHash];
-        _streams = [.. _streams, stream];
+        var stream = new Stream(name, resource.Key, resource.KeyHash, attributes);
+        ref var end = ref _first;
+        while (end is not null)
+        {
+            end = ref end.Next;
+        }
+
+        Volatile.Write(ref end, stream);
         return stream;
     }
 
-    private sealed class Stream(string name, string resource, KeyValuePair<string, string>[] attributes)
+    private sealed class Stream(string name, string resource, int resourceHash, KeyValuePair<string, string>[] attributes)
     {
+        /// <summary>The next stream of the series.</summary>
+        public Stream? Next;
+
         public string Name { get; } = name;
 
         /// <summary>The resource's attributes as <see cref="OtlpResource.Key"/> spells them.</summary>
         public string Resource { get; } = resource;
+
+        /// <summary>The hash of <see cref="Resource"/>, compared first.</summary>
+        public int ResourceHash { get; } = resourceHash;
 
         public ulong Start { get; set; }
 

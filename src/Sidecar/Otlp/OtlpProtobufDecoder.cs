@@ -126,15 +126,15 @@ public static class OtlpProtobufDecoder
             {
                 case 1:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    metric.Name = reader.ReadString();
+                    metric.Name = reader.ReadRepeatedString();
                     break;
                 case 2:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    metric.Description = reader.ReadString();
+                    metric.Description = reader.ReadRepeatedString();
                     break;
                 case 3:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    metric.Unit = reader.ReadString();
+                    metric.Unit = reader.ReadRepeatedString();
                     break;
                 case 5:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
@@ -286,9 +286,7 @@ public static class OtlpProtobufDecoder
                     ReadFixed64s(ref reader, field, wire, point.BucketCounts);
                     break;
                 case 7:
-                    var bounds = new List<ulong>();
-                    ReadFixed64s(ref reader, field, wire, bounds);
-                    point.ExplicitBounds.AddRange(bounds.Select(BitConverter.UInt64BitsToDouble));
+                    ReadDoubles(ref reader, field, wire, point.ExplicitBounds);
                     break;
                 case 10:
                     reader.Expect(field, wire, ProtoReader.Varint);
@@ -407,6 +405,8 @@ public static class OtlpProtobufDecoder
                 throw new ProtoException($"packed field {field} has {packed.Length} bytes, not a multiple of 8");
             }
 
+            // Sized once: growing a list value by value leaves an array behind at every doubling.
+            values.EnsureCapacity(values.Count + Math.Min(packed.Length / 8, MaxBuckets + 1));
             var inner = new ProtoReader(packed);
             while (!inner.End)
             {
@@ -422,6 +422,39 @@ public static class OtlpProtobufDecoder
         if (values.Count > MaxBuckets)
         {
             throw new ProtoException($"field {field} holds more than {MaxBuckets} values");
+        }
+    }
+
+    /// <summary>
+    /// Appends a repeated double field (packed or not) to <paramref name="values"/>; like
+    /// <see cref="ReadFixed64s"/>, but the cap applies to what one occurrence of the field holds.
+    /// </summary>
+    private static void ReadDoubles(ref ProtoReader reader, int field, int wire, List<double> values)
+    {
+        if (wire == ProtoReader.LengthDelimited)
+        {
+            var packed = reader.ReadBytes();
+            if (packed.Length % 8 != 0)
+            {
+                throw new ProtoException($"packed field {field} has {packed.Length} bytes, not a multiple of 8");
+            }
+
+            if (packed.Length / 8 > MaxBuckets)
+            {
+                throw new ProtoException($"field {field} holds more than {MaxBuckets} values");
+            }
+
+            values.EnsureCapacity(values.Count + (packed.Length / 8));
+            var inner = new ProtoReader(packed);
+            while (!inner.End)
+            {
+                values.Add(inner.ReadDouble());
+            }
+        }
+        else
+        {
+            reader.Expect(field, wire, ProtoReader.Fixed64);
+            values.Add(reader.ReadDouble());
         }
     }
 
@@ -500,7 +533,7 @@ public static class OtlpProtobufDecoder
             {
                 case 1:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    key = reader.ReadString();
+                    key = reader.ReadRepeatedString();
                     break;
                 case 2:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
@@ -532,7 +565,7 @@ public static class OtlpProtobufDecoder
             {
                 case 1:
                     reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    value = AttributeValue.Of(reader.ReadString());
+                    value = AttributeValue.Of(reader.ReadRepeatedString());
                     break;
                 case 2:
                     reader.Expect(field, wire, ProtoReader.Varint);

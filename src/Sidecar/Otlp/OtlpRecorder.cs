@@ -289,20 +289,19 @@ public sealed class OtlpRecorder
         return [.. labels];
     }
 
-    /// <summary>The label name an attribute key becomes, remembered for the keys agents send again and again.</summary>
+    /// <summary>
+    /// The label name an attribute key becomes, remembered for the keys agents send again and again.
+    /// A key that is a label name as it stands is remembered too, so the series made from many requests
+    /// share one copy of the name rather than each keeping the string its request was decoded into.
+    /// </summary>
     private string LabelName(string key)
     {
-        if (IsOwnLabelName(key))
-        {
-            return key;
-        }
-
         if (_labelNames.TryGetValue(key, out var name))
         {
             return name;
         }
 
-        name = Exported(LabelNames.Translate(key));
+        name = IsOwnLabelName(key) ? key : Exported(LabelNames.Translate(key));
         if (Volatile.Read(ref _labelNameCount) < MaxCachedLabelNames && _labelNames.TryAdd(key, name))
         {
             Interlocked.Increment(ref _labelNameCount);

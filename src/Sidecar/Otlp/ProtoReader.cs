@@ -130,6 +130,22 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
         }
     }
 
+    /// <summary>
+    /// Reads a UTF-8 string that requests repeat (an attribute key or value, a metric name): a short
+    /// ASCII one comes from <see cref="RepeatedStrings"/>, anything else is decoded as by <see cref="ReadString"/>.
+    /// </summary>
+    public string ReadRepeatedString()
+    {
+        var start = _position;
+        if (RepeatedStrings.Get(ReadBytes()) is { } known)
+        {
+            return known;
+        }
+
+        _position = start;
+        return ReadString();
+    }
+
     /// <summary>Skips a field of the given wire type.</summary>
     public void Skip(int wireType)
     {
