@@ -12,7 +12,11 @@ SOLUTION := AgentMetrics.Operator.sln
 RESULTS := artifacts/test-results
 PHASE := hack/phase.sh
 
-.PHONY: help deps build format lint test demo golden bench-runtime bench-sidecar bench-webhook bench-lag clean
+# The sidecar as it ships: self-contained, trimmed and precompiled for linux-x64. Tests and benchmarks run this.
+SIDECAR_PUBLISHED := artifacts/sidecar/agent-metrics-sidecar
+export AGENT_METRICS_SIDECAR ?= $(CURDIR)/$(SIDECAR_PUBLISHED)
+
+.PHONY: help deps build publish-sidecar format lint test demo golden bench-runtime bench-sidecar bench-webhook bench-lag clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -23,13 +27,16 @@ deps: ## Install Debian packages and build kube-apiserver/kube-controller-manage
 build: ## Build the solution
 	@$(PHASE) "build" dotnet build $(SOLUTION) -c Release --nologo -v quiet
 
+publish-sidecar: ## Publish the sidecar as it ships (self-contained, trimmed) to artifacts/sidecar
+	@$(PHASE) "publish the sidecar" dotnet publish src/Sidecar -c Release -r linux-x64 --nologo -v quiet -o artifacts/sidecar
+
 format: ## Format the code in place
 	@dotnet format $(SOLUTION)
 
 lint: ## Fail when the code is not `dotnet format` clean
 	@$(PHASE) "format check" dotnet format $(SOLUTION) --verify-no-changes --no-restore
 
-test: deps build lint ## Run every test against real servers
+test: deps build lint publish-sidecar ## Run every test against real servers
 	@$(PHASE) "stop what earlier runs left" hack/reap.sh sweep "$(AGENT_METRICS_TEST_ROOT)"
 	@rm -rf $(RESULTS)
 	@$(PHASE) "tests" dotnet test $(SOLUTION) -c Release --no-build --nologo \
@@ -41,7 +48,7 @@ test: deps build lint ## Run every test against real servers
 AGENTS ?= 20
 DEMO_ROOT := $(if $(wildcard /dev/shm),/dev/shm,$(or $(TMPDIR),/tmp))/agent-metrics-demo
 
-demo: deps build ## Run everything locally with a fleet of AGENTS (default 20) simulated agents; Ctrl-C stops it all
+demo: deps build publish-sidecar ## Run everything locally with a fleet of AGENTS (default 20) simulated agents; Ctrl-C stops it all
 	@hack/reap.sh sweep "$(DEMO_ROOT)"
 	@AGENT_METRICS_TEST_ROOT="$(DEMO_ROOT)" dotnet demo/AgentMetrics.Demo/bin/Release/net10.0/agent-metrics-demo.dll --agents $(AGENTS)
 
@@ -58,7 +65,7 @@ bench-sidecar: deps ## Benchmark the sidecar: recording, exposition, ingestion, 
 bench-webhook: deps ## Benchmark the injection webhook at 200 admissions/s and the flag's flip time (writes bench/results/)
 	@$(PHASE) "webhook benchmark" hack/bench-webhook.sh 200 30
 
-bench-lag: deps ## The lag report: event to queryable, push and scrape at 1 s, 1000 events each (writes bench/results/)
+bench-lag: deps publish-sidecar ## The lag report: event to queryable, push and scrape at 1 s, 1000 events each (writes bench/results/)
 	@$(PHASE) "lag report" hack/bench-lag.sh 1000
 
 clean: ## Remove build output

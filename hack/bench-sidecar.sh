@@ -17,6 +17,9 @@ trap 'hack/reap.sh sweep "$AGENT_METRICS_TEST_ROOT"; rm -rf "$work"' EXIT
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 dotnet build bench/AgentMetrics.Sidecar.Bench -c Release --nologo -v quiet >/dev/null
+# The load, memory and lag runs measure the sidecar as it ships: self-contained, trimmed, precompiled.
+dotnet publish src/Sidecar -c Release -r linux-x64 --nologo -v quiet -o artifacts/sidecar >/dev/null
+export AGENT_METRICS_SIDECAR=$PWD/artifacts/sidecar/agent-metrics-sidecar
 [ -d tests/peers/js/node_modules ] || (cd tests/peers/js && npm ci --no-audit --no-fund >/dev/null)
 
 cmd_micro="dotnet $bench micro --artifacts \$WORK/bdn"

@@ -18,10 +18,10 @@ internal sealed class PinnedProcess : IAsyncDisposable
 
     public int Pid => Process.Identity.Pid;
 
-    /// <summary>The sidecar built in Release, beside this assembly, with the bench identity and extra arguments.</summary>
+    /// <summary>The sidecar as published (AGENT_METRICS_SIDECAR, set by hack/bench-sidecar.sh), with the bench identity and extra arguments.</summary>
     public static Task<PinnedProcess> SidecarAsync(int ingestPort, int metricsPort, params string[] arguments) => StartAsync(
         "agent-metrics-sidecar",
-        ["dotnet", Path.Combine(AppContext.BaseDirectory, "agent-metrics-sidecar.dll"),
+        [SidecarProcess.Command().File, .. SidecarProcess.Command().Arguments,
             $"--ingest-listen=http://127.0.0.1:{ingestPort}", $"--metrics-listen=http://127.0.0.1:{metricsPort}", .. arguments],
         new Uri($"http://127.0.0.1:{metricsPort}/readyz"),
         new Dictionary<string, string>

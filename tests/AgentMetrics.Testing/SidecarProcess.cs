@@ -54,14 +54,31 @@ public sealed class SidecarProcess : IAsyncDisposable
         return sidecar;
     }
 
+    /// <summary>
+    /// How to run the sidecar: the published executable (self-contained and trimmed, as it ships) named
+    /// by AGENT_METRICS_SIDECAR, which <c>make test</c> and the benchmarks publish; otherwise the
+    /// framework-dependent build beside this assembly, through <c>dotnet</c>.
+    /// </summary>
+    public static (string File, string[] Arguments) Command()
+    {
+        if (Environment.GetEnvironmentVariable("AGENT_METRICS_SIDECAR") is { Length: > 0 } published)
+        {
+            return File.Exists(published)
+                ? (published, [])
+                : throw new InvalidOperationException($"AGENT_METRICS_SIDECAR names {published}, which does not exist; run make publish-sidecar");
+        }
+
+        return ("dotnet", [Path.Combine(AppContext.BaseDirectory, "agent-metrics-sidecar.dll")]);
+    }
+
     /// <summary>Starts (or starts again, on the same ports) and waits for /readyz.</summary>
     public async Task StartAsync()
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "agent-metrics-sidecar.dll");
+        var (file, prefix) = Command();
         Process = ManagedProcess.Start(
             "agent-metrics-sidecar",
-            "dotnet",
-            [dll, $"--ingest-listen=http://127.0.0.1:{IngestPort}", $"--metrics-listen=http://127.0.0.1:{MetricsPort}", .. _arguments],
+            file,
+            [.. prefix, $"--ingest-listen=http://127.0.0.1:{IngestPort}", $"--metrics-listen=http://127.0.0.1:{MetricsPort}", .. _arguments],
             Path.Combine(_directory, "sidecar.log"),
             _environment);
         await Eventually.UntilAsync(

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
@@ -39,13 +40,13 @@ public sealed class HttpServer : IAsyncDisposable
 {
     private readonly Dictionary<string, Route[]> _routes;
     private readonly ILogger _logger;
-    private readonly HashSet<HttpConnection> _connections = [];
-    private readonly Lock _gate = new();
+    private readonly ConcurrentDictionary<HttpConnection, byte> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _aborting = new();
     private readonly Socket _listener;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _accepting = Task.CompletedTask;
+    private int _open;
 
     /// <summary>Binds <paramref name="endpoint"/> (port 0 picks a free one); serving starts with <see cref="Start"/>.</summary>
     public HttpServer(IPEndPoint endpoint, IEnumerable<Route> routes, ILogger logger, HttpServerLimits? limits = null)
@@ -97,17 +98,12 @@ public sealed class HttpServer : IAsyncDisposable
         _stopping.Cancel();
         _listener.Dispose();
         await _accepting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        HttpConnection[] open;
-        lock (_gate)
+        if (Volatile.Read(ref _open) == 0)
         {
-            open = [.. _connections];
-            if (open.Length == 0)
-            {
-                _drained.TrySetResult();
-            }
+            _drained.TrySetResult();
         }
 
-        foreach (var connection in open)
+        foreach (var connection in _connections.Keys)
         {
             connection.CloseIfIdle();
         }
@@ -165,19 +161,26 @@ public sealed class HttpServer : IAsyncDisposable
                 continue;
             }
 
-            HttpConnection connection;
-            lock (_gate)
+            if (Volatile.Read(ref _open) >= Limits.MaxConnections)
             {
-                if (_connections.Count >= Limits.MaxConnections)
-                {
-                    socket.Dispose();
-                    continue;
-                }
-
-                connection = new HttpConnection(this, socket);
-                _connections.Add(connection);
+                socket.Dispose();
+                continue;
             }
 
+            HttpConnection connection;
+            try
+            {
+                connection = new HttpConnection(this, socket);
+            }
+            catch (SocketException)
+            {
+                // Reset by the peer before it could be set up.
+                socket.Dispose();
+                continue;
+            }
+
+            Interlocked.Increment(ref _open);
+            _connections[connection] = 0;
             _ = RunAsync(connection);
         }
     }
@@ -192,13 +195,10 @@ public sealed class HttpServer : IAsyncDisposable
         finally
         {
             connection.Dispose();
-            lock (_gate)
+            _connections.TryRemove(connection, out _);
+            if (Interlocked.Decrement(ref _open) == 0 && _stopping.IsCancellationRequested)
             {
-                _connections.Remove(connection);
-                if (_connections.Count == 0 && _stopping.IsCancellationRequested)
-                {
-                    _drained.TrySetResult();
-                }
+                _drained.TrySetResult();
             }
         }
     }
