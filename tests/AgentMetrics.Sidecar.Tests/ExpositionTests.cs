@@ -9,6 +9,22 @@ public class ExpositionTests
     private static MetricRegistry Registry() => new([new("namespace", "demo"), new("pod", "p")]);
 
     [Fact]
+    public void Sample_values_print_as_the_shortest_round_trip_text_whole_numbers_included()
+    {
+        var random = new Random(7);
+        double[] edges = [0, -0.0, 1, -1, 1.5, 0.1, 1e14, 1e15 - 1, 1e15, -1e15, 1e16, 123456789012345, double.Epsilon, double.MaxValue, -4503599627370496];
+        var values = edges.Concat(Enumerable.Range(0, 2000).Select(i => i % 2 == 0
+            ? Math.Floor((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(0, 17)))
+            : (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-5, 20))));
+        Span<byte> buffer = stackalloc byte[64];
+        foreach (var value in values)
+        {
+            var written = AgentMetrics.Sidecar.Exposition.ExpositionWriter.FormatDouble(value, buffer);
+            Assert.Equal(value.ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Text.Encoding.ASCII.GetString(buffer[..written]));
+        }
+    }
+
+    [Fact]
     public void Text_format_writes_one_help_and_type_per_family_and_cumulative_buckets()
     {
         var registry = Registry();

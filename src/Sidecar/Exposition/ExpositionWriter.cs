@@ -30,7 +30,10 @@ public static class ExpositionWriter
     {
         Span<long> counts = stackalloc long[64];
         long[]? rented = null;
+        byte[]? rentedLabels = null;
+        Span<byte> labels = stackalloc byte[1024];
         var identity = registry.IdentityLabels;
+        var lines = new Lines(output);
         foreach (var family in registry.Families)
         {
             var series = family.Series;
@@ -39,18 +42,9 @@ public static class ExpositionWriter
                 continue;
             }
 
-            Put(output, openMetrics ? family.OpenMetricsHeader : family.TextHeader);
-            if (family.Type != MetricType.Histogram)
-            {
-                foreach (var s in series)
-                {
-                    WriteSample(output, family.SampleName, identity, s.EncodedLabels, null, s.Value);
-                }
-
-                continue;
-            }
-
-            var bucketCount = family.Bounds.Length + 1;
+            lines.Put(openMetrics ? family.OpenMetricsHeader : family.TextHeader);
+            var histogram = family.Type == MetricType.Histogram;
+            var bucketCount = histogram ? family.Bounds.Length + 1 : 0;
             var buffer = counts;
             if (bucketCount > counts.Length)
             {
@@ -60,89 +54,158 @@ public static class ExpositionWriter
 
             foreach (var s in series)
             {
+                // The series' label text, "identity,labels", joined once for all of its lines.
+                var needed = identity.Length + s.EncodedLabels.Length + 1;
+                if (needed > labels.Length)
+                {
+                    if (rentedLabels is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(rentedLabels);
+                    }
+
+                    rentedLabels = ArrayPool<byte>.Shared.Rent(needed);
+                    labels = rentedLabels;
+                }
+
+                var joined = Join(identity, s.EncodedLabels, labels);
+                if (!histogram)
+                {
+                    lines.Sample(family.SampleName, joined, null, s.Value);
+                    continue;
+                }
+
                 var total = s.ReadBuckets(buffer);
                 long cumulative = 0;
                 for (var i = 0; i < bucketCount; i++)
                 {
                     cumulative += buffer[i];
-                    WriteCount(output, family.BucketName, identity, s.EncodedLabels, family.LeLabels[i], cumulative);
+                    lines.Count(family.BucketName, joined, family.LeLabels[i], cumulative);
                 }
 
-                WriteCount(output, family.CountName, identity, s.EncodedLabels, null, total);
-                WriteSample(output, family.SumName, identity, s.EncodedLabels, null, s.Sum);
+                lines.Count(family.CountName, joined, null, total);
+                lines.Sample(family.SumName, joined, null, s.Sum);
             }
         }
 
         if (openMetrics)
         {
-            Put(output, Eof);
+            lines.Put(Eof);
         }
 
+        lines.Flush();
         if (rented is not null && rented.Length <= 1024)
         {
             ArrayPool<long>.Shared.Return(rented);
         }
-    }
 
-    private static void WriteSample(IBufferWriter<byte> output, byte[] name, byte[] identity, byte[] labels, byte[]? extra, double value)
-    {
-        var span = StartLine(output, name, identity, labels, extra, 32);
-        var written = WriteLabels(span, name, identity, labels, extra);
-        written += FormatDouble(value, span[written..]);
-        span[written++] = (byte)'\n';
-        output.Advance(written);
-    }
-
-    private static void WriteCount(IBufferWriter<byte> output, byte[] name, byte[] identity, byte[] labels, byte[]? extra, long value)
-    {
-        var span = StartLine(output, name, identity, labels, extra, 24);
-        var written = WriteLabels(span, name, identity, labels, extra);
-        value.TryFormat(span[written..], out var digits, default, CultureInfo.InvariantCulture);
-        written += digits;
-        span[written++] = (byte)'\n';
-        output.Advance(written);
-    }
-
-    private static Span<byte> StartLine(IBufferWriter<byte> output, byte[] name, byte[] identity, byte[] labels, byte[]? extra, int valueRoom) =>
-        output.GetSpan(name.Length + identity.Length + labels.Length + (extra?.Length ?? 0) + valueRoom + 5);
-
-    /// <summary>Writes the name and <c>{identity,labels,extra}</c>, each part that is not empty, comma-separated; no braces when all are.</summary>
-    private static int WriteLabels(Span<byte> span, byte[] name, byte[] identity, byte[] labels, byte[]? extra)
-    {
-        name.CopyTo(span);
-        var written = name.Length;
-        if (identity.Length > 0 || labels.Length > 0 || extra is not null)
+        if (rentedLabels is not null)
         {
-            span[written++] = (byte)'{';
-            identity.CopyTo(span[written..]);
-            written += identity.Length;
-            if (labels.Length > 0)
-            {
-                if (identity.Length > 0)
-                {
-                    span[written++] = (byte)',';
-                }
+            ArrayPool<byte>.Shared.Return(rentedLabels);
+        }
+    }
 
-                labels.CopyTo(span[written..]);
-                written += labels.Length;
+    private static ReadOnlySpan<byte> Join(byte[] identity, byte[] labels, Span<byte> into)
+    {
+        identity.CopyTo(into);
+        var written = identity.Length;
+        if (labels.Length > 0)
+        {
+            if (written > 0)
+            {
+                into[written++] = (byte)',';
             }
 
-            if (extra is not null)
-            {
-                if (identity.Length > 0 || labels.Length > 0)
-                {
-                    span[written++] = (byte)',';
-                }
-
-                extra.CopyTo(span[written..]);
-                written += extra.Length;
-            }
-
-            span[written++] = (byte)'}';
+            labels.CopyTo(into[written..]);
+            written += labels.Length;
         }
 
-        span[written++] = (byte)' ';
-        return written;
+        return into[..written];
+    }
+
+    /// <summary>
+    /// Lines written straight into large spans of the output, advanced once per span rather than once
+    /// per line: a scrape is tens of thousands of short lines.
+    /// </summary>
+    private ref struct Lines(IBufferWriter<byte> output)
+    {
+        private const int Chunk = 64 * 1024;
+        private Span<byte> _span;
+        private int _used;
+
+        public void Put(scoped ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(Room(bytes.Length));
+            _used += bytes.Length;
+        }
+
+        public void Sample(byte[] name, scoped ReadOnlySpan<byte> labels, byte[]? extra, double value)
+        {
+            var span = Room(name.Length + labels.Length + (extra?.Length ?? 0) + 32 + 5);
+            var written = Name(span, name, labels, extra);
+            written += FormatDouble(value, span[written..]);
+            span[written++] = (byte)'\n';
+            _used += written;
+        }
+
+        public void Count(byte[] name, scoped ReadOnlySpan<byte> labels, byte[]? extra, long value)
+        {
+            var span = Room(name.Length + labels.Length + (extra?.Length ?? 0) + 24 + 5);
+            var written = Name(span, name, labels, extra);
+            value.TryFormat(span[written..], out var digits, default, CultureInfo.InvariantCulture);
+            written += digits;
+            span[written++] = (byte)'\n';
+            _used += written;
+        }
+
+        public void Flush()
+        {
+            if (_used > 0)
+            {
+                output.Advance(_used);
+            }
+
+            _used = 0;
+            _span = default;
+        }
+
+        private Span<byte> Room(int needed)
+        {
+            if (_span.Length - _used < needed)
+            {
+                Flush();
+                _span = output.GetSpan(Math.Max(needed, Chunk));
+            }
+
+            return _span[_used..];
+        }
+
+        /// <summary>Writes the name and <c>{labels,extra}</c> (no braces when both are empty) and the space before the value.</summary>
+        private static int Name(Span<byte> span, byte[] name, ReadOnlySpan<byte> labels, byte[]? extra)
+        {
+            name.CopyTo(span);
+            var written = name.Length;
+            if (labels.Length > 0 || extra is not null)
+            {
+                span[written++] = (byte)'{';
+                labels.CopyTo(span[written..]);
+                written += labels.Length;
+                if (extra is not null)
+                {
+                    if (labels.Length > 0)
+                    {
+                        span[written++] = (byte)',';
+                    }
+
+                    extra.CopyTo(span[written..]);
+                    written += extra.Length;
+                }
+
+                span[written++] = (byte)'}';
+            }
+
+            span[written++] = (byte)' ';
+            return written;
+        }
     }
 
     /// <summary>Formats a sample value as both formats spell it; returns the bytes written.</summary>
@@ -161,13 +224,16 @@ public static class ExpositionWriter
             return special.Length;
         }
 
-        value.TryFormat(destination, out var written, "R", CultureInfo.InvariantCulture);
-        return written;
-    }
+        // Whole numbers (counts, most counters and many gauges) print the same digits as integers,
+        // at a fraction of the cost of the shortest round-trip search; -0 keeps its sign.
+        int written;
+        if (Math.Abs(value) < 1e15 && value == Math.Floor(value) && (value != 0 || !double.IsNegative(value)))
+        {
+            ((long)value).TryFormat(destination, out written, default, CultureInfo.InvariantCulture);
+            return written;
+        }
 
-    private static void Put(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
-    {
-        bytes.CopyTo(output.GetSpan(bytes.Length));
-        output.Advance(bytes.Length);
+        value.TryFormat(destination, out written, "R", CultureInfo.InvariantCulture);
+        return written;
     }
 }
