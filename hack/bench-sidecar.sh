@@ -74,7 +74,7 @@ bytes=$(cat "$work"/bdn/*.log 2>/dev/null | grep -o 'bytes per scrape: [A-Za-z]*
   echo "  333 gauges; 10 series each) into a reused \`ArrayBufferWriter\`. Bytes per scrape: ${bytes:-see the log}; prom-client writes"
   echo "  $(sed -E 's/.*"bytesPerScrape":([0-9]+).*/\1/' "$work/prom-client.json") (our exposition also carries the sidecar's own metrics)."
   echo "  The peer is prom-client 15.1.3's \`await registry.metrics()\` on the same set (prom-client-bench.mjs); its heap figure is V8 used-heap growth, not an allocation counter."
-  echo "- **c, d.** The sidecar (Release, \`DOTNET_gcServer\` unset: workstation, non-concurrent GC as its project sets) pinned with \`taskset -c 0\`, the"
+  echo "- **c, d.** The sidecar as it ships (published self-contained, trimmed and precompiled, \`make publish-sidecar\`; workstation, non-concurrent GC with a 4 MiB gen0 budget, as its project sets) pinned with \`taskset -c 0\`, the"
   echo "  sender with \`taskset -c 1\`: 4 connections post back to back, 5 s warm-up, 10 s counted; only 2xx answers without a partial-success body count."
   echo "  Events: 1000 task events per POST over 12 series. OTLP: 200 monotonic sums × 10 points per POST, one stream set per connection"
   echo "  (cumulative values grow each round and wrap every 32 rounds, which the sidecar reads as a reset), and the same with delta temporality."

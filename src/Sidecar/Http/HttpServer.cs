@@ -113,11 +113,7 @@ public sealed class HttpServer : IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync(TimeSpan.Zero);
-        _stopping.Dispose();
-    }
+    public async ValueTask DisposeAsync() => await StopAsync(TimeSpan.Zero);
 
     internal Route? Find(string path, string method, out string? allow)
     {
