@@ -604,6 +604,8 @@ internal sealed class HttpConnection : IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         if (_start < _end)
         {
+            // The client sent body bytes without waiting: it needs no 100 Continue any more.
+            _continuePending = false;
             var n = Math.Min(into.Length, _end - _start);
             _buffer.AsSpan(_start, n).CopyTo(into.Span);
             _start += n;
