@@ -190,6 +190,14 @@ public sealed class HttpServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_second_server_on_a_port_already_served_fails_instead_of_sharing_its_connections()
+    {
+        var error = Assert.Throws<SocketException>(() => new HttpServer(_server.Endpoint, [], NullLogger.Instance));
+
+        Assert.Equal(SocketError.AddressAlreadyInUse, error.SocketErrorCode);
+    }
+
+    [Fact]
     public async Task A_handler_that_throws_gets_500_and_the_server_keeps_serving()
     {
         var response = Assert.Single(Split(await ExchangeAsync("GET /throw HTTP/1.1\r\n\r\n")));
