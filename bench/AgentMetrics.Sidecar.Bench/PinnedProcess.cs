@@ -19,18 +19,22 @@ internal sealed class PinnedProcess : IAsyncDisposable
     public int Pid => Process.Identity.Pid;
 
     /// <summary>The sidecar as published (AGENT_METRICS_SIDECAR, set by hack/bench-sidecar.sh), with the bench identity and extra arguments.</summary>
-    public static Task<PinnedProcess> SidecarAsync(int ingestPort, int metricsPort, params string[] arguments) => StartAsync(
-        "agent-metrics-sidecar",
-        [SidecarProcess.Command().File, .. SidecarProcess.Command().Arguments,
-            $"--ingest-listen=http://127.0.0.1:{ingestPort}", $"--metrics-listen=http://127.0.0.1:{metricsPort}", .. arguments],
-        new Uri($"http://127.0.0.1:{metricsPort}/readyz"),
-        new Dictionary<string, string>
-        {
-            ["AGENTMETRICS_NAMESPACE"] = "bench",
-            ["AGENTMETRICS_POD"] = "bench-0",
-            ["AGENTMETRICS_AGENT"] = "bench-agent",
-            ["AGENTMETRICS_AGENT_VERSION"] = "1.0.0",
-        });
+    public static Task<PinnedProcess> SidecarAsync(int ingestPort, int metricsPort, params string[] arguments)
+    {
+        var (file, prefix) = SidecarProcess.Command();
+        return StartAsync(
+            "agent-metrics-sidecar",
+            [file, .. prefix,
+                $"--ingest-listen=http://127.0.0.1:{ingestPort}", $"--metrics-listen=http://127.0.0.1:{metricsPort}", .. arguments],
+            new Uri($"http://127.0.0.1:{metricsPort}/readyz"),
+            new Dictionary<string, string>
+            {
+                ["AGENTMETRICS_NAMESPACE"] = "bench",
+                ["AGENTMETRICS_POD"] = "bench-0",
+                ["AGENTMETRICS_AGENT"] = "bench-agent",
+                ["AGENTMETRICS_AGENT_VERSION"] = "1.0.0",
+            });
+    }
 
     /// <summary>Starts <paramref name="command"/> on the server core and waits until <paramref name="ready"/> answers 2xx.</summary>
     public static async Task<PinnedProcess> StartAsync(string name, string[] command, Uri ready, IReadOnlyDictionary<string, string>? environment = null)

@@ -16,6 +16,7 @@ internal sealed class HttpConnection : IDisposable
     private const int BufferBytes = 16 * 1024;
     private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
     private const long LingerBytes = 16 * 1024 * 1024;
+    private static readonly byte[] Continue = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
 
     private readonly HttpServer _server;
     private readonly Socket _socket;
@@ -594,7 +595,7 @@ internal sealed class HttpConnection : IDisposable
         if (_continuePending)
         {
             _continuePending = false;
-            await SendAsync("HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray());
+            await SendAsync(Continue);
         }
     }
 
@@ -638,17 +639,7 @@ internal sealed class HttpConnection : IDisposable
                 throw new HttpProtocolException(400, $"the {what} is longer than {maxBytes} bytes");
             }
 
-            if (_start == _end)
-            {
-                _start = _end = 0;
-            }
-            else if (_end == _buffer.Length)
-            {
-                _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
-                _end -= _start;
-                _start = 0;
-            }
-
+            Compact();
             await ContinueAsync();
             var read = await ReceiveAsync(_buffer.AsMemory(_end), Limits.IoTimeout);
             if (read == 0)
