@@ -9,13 +9,19 @@ public class ExpositionTests
     private static MetricRegistry Registry() => new([new("namespace", "demo"), new("pod", "p")]);
 
     [Fact]
-    public void Sample_values_print_as_the_shortest_round_trip_text_whole_numbers_included()
+    public void Sample_values_print_as_the_shortest_round_trip_text_whole_numbers_and_short_decimals_included()
     {
         var random = new Random(7);
         double[] edges = [0, -0.0, 1, -1, 1.5, 0.1, 1e14, 1e15 - 1, 1e15, -1e15, 1e16, 123456789012345, double.Epsilon, double.MaxValue, -4503599627370496];
-        var values = edges.Concat(Enumerable.Range(0, 2000).Select(i => i % 2 == 0
-            ? Math.Floor((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(0, 17)))
-            : (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-5, 20))));
+        double[] decimals = [0.001, -0.001, 0.0015, 0.3, 0.1 + 0.2, 0.7, 99.95, 1.1 * 3, 123456789.123456, 999999999.999999, 0.000999, 1e9 + 0.5, 2.675];
+        var values = edges.Concat(decimals).Concat(Enumerable.Range(0, 4000).Select(i => (i % 4) switch
+        {
+            0 => Math.Floor((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(0, 17))),
+            1 => (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-5, 20)),
+            // A few decimal places, as seconds, prices and their sums have.
+            2 => random.NextInt64(-10_000_000_000, 10_000_000_000) / Math.Pow(10, random.Next(1, 8)),
+            _ => (random.Next(1, 1000) * 0.01) + (random.Next(1, 1000) * 0.1),
+        }));
         Span<byte> buffer = stackalloc byte[64];
         foreach (var value in values)
         {
@@ -56,6 +62,45 @@ public class ExpositionTests
 
             """.Replace("\r", "", StringComparison.Ordinal),
             SelfFree(text));
+    }
+
+    [Fact]
+    public void Series_without_identity_or_own_labels_print_bare_names_and_only_the_labels_they_have()
+    {
+        var registry = new MetricRegistry([]);
+        var plain = registry.GetOrDefine(new FamilySpec("plain", MetricType.Gauge, "P.", null, [], [], 10, FamilyOrigin.Custom))!;
+        plain.GetOrAdd([])!.Set(-2.5);
+        var labelled = registry.GetOrDefine(new FamilySpec("labelled", MetricType.Gauge, "L.", null, ["k"], [], 10, FamilyOrigin.Custom))!;
+        labelled.GetOrAdd(["v"])!.Set(1);
+        labelled.GetOrAdd([""])!.Set(2);
+        var histogram = registry.GetOrDefine(new FamilySpec("h", MetricType.Histogram, "H.", null, ["k"], [0.5], 10, FamilyOrigin.Custom))!;
+        histogram.GetOrAdd([""])!.Observe(0.25);
+        histogram.GetOrAdd(["v"])!.Observe(0.75);
+
+        var text = SelfFree(Scrape(registry, openMetrics: false));
+
+        Assert.Equal(
+            """
+            # HELP plain P.
+            # TYPE plain gauge
+            plain -2.5
+            # HELP labelled L.
+            # TYPE labelled gauge
+            labelled{k="v"} 1
+            labelled 2
+            # HELP h H.
+            # TYPE h histogram
+            h_bucket{le="0.5"} 1
+            h_bucket{le="+Inf"} 1
+            h_count 1
+            h_sum 0.25
+            h_bucket{k="v",le="0.5"} 0
+            h_bucket{k="v",le="+Inf"} 1
+            h_count{k="v"} 1
+            h_sum{k="v"} 0.75
+
+            """.Replace("\r", "", StringComparison.Ordinal),
+            text);
     }
 
     [Fact]

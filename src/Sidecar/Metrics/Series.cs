@@ -45,6 +45,9 @@ public sealed class Series
     /// </summary>
     internal byte[] EncodedLabels { get; }
 
+    /// <summary>The histogram's bucket counts (null for counters and gauges).</summary>
+    internal long[]? BucketArray => _buckets;
+
     /// <summary>The key the family finds the series by (for a family without declared labels, the same array as <see cref="LabelPairs"/>).</summary>
     internal string[] Key { get; }
 
