@@ -6,7 +6,7 @@ namespace AgentMetrics.Sidecar.Exposition;
 /// <summary>
 /// Asks the CPU to start loading an object into its cache before the code reads it. A scrape walks
 /// tens of thousands of series objects that the scrape before has long pushed out of the cache; read
-/// one after another, each waits for main memory in turn, and that wait was half of a scrape's time.
+/// one after another, each waits for main memory in turn, and those waits were about half of a scrape's time as profiled.
 /// Fetched a few series ahead, the waits overlap.
 /// </summary>
 internal static class CacheHint
