@@ -123,6 +123,7 @@ internal sealed class FleetRunner(KubernetesClient client, KubeletStandIn kubele
         var name = pod.Metadata.Labels!["app.kubernetes.io/name"];
         var kind = kinds.First(k => k.Name == name);
         var sidecar = await kubelet.RunAsync(pod);
+        await DefinitionsAsync(sidecar, cancellationToken);
         Interlocked.Increment(ref _ready);
         var random = new Random(pod.Metadata.Name!.GetHashCode(StringComparison.Ordinal));
         var traffic = new AgentTraffic(random.Next(), kind.Slow);
@@ -130,26 +131,66 @@ internal sealed class FleetRunner(KubernetesClient client, KubeletStandIn kubele
         {
             try
             {
-                await sidecar.PostEventsAsync(traffic.NextBatch(random.Next(2, 7)));
+                await PostAsync(pod, sidecar, traffic.NextBatch(random.Next(2, 7)));
                 if (kind.Name == "support-agent")
                 {
                     var refund = (5 + (random.NextDouble() * 120)).ToString("0.##", CultureInfo.InvariantCulture);
-                    await sidecar.PostEventsAsync(
+                    await PostAsync(
+                        pod,
+                        sidecar,
                         new StringBuilder("""{"type":"observation","metric":"refund_amount_dollars","value":""").Append(refund)
                             .Append(""","attributes":{"reason":"damaged"}}""").ToString());
                 }
 
                 await Task.Delay(700 + random.Next(600), cancellationToken);
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException && cancellationToken.IsCancellationRequested)
             {
+                // Ctrl-C: the sidecars are stopping too.
                 break;
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+            {
+                // An agent keeps going when its sidecar is slow or briefly away, and says so.
+                Console.Error.WriteLine($"agent {pod.Metadata.Name}: could not reach its sidecar: {e.Message}");
+                await Task.Delay(1000, CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits (up to 30 s) for the sidecar to have its AgentMetricDefinitions from the operator, as an agent
+    /// whose first observations are of custom metrics should: until then they are refused as undefined.
+    /// </summary>
+    private static async Task DefinitionsAsync(SidecarProcess sidecar, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline && !cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if ((await sidecar.ScrapeAsync()).Split('\n').Any(line =>
+                    line.StartsWith("agent_metrics_sidecar_definitions_stream_connected{", StringComparison.Ordinal) && line.EndsWith("} 1", StringComparison.Ordinal)))
+                {
+                    return;
+                }
             }
             catch (HttpRequestException)
             {
-                // The sidecar is being stopped.
-                break;
             }
+
+            await Task.Delay(100, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Posts a batch as the agent would; a refusal is printed, because the sidecar's answer says what was wrong.</summary>
+    private static async Task PostAsync(KubernetesObject pod, SidecarProcess sidecar, string json)
+    {
+        using var response = await sidecar.PostEventsAsync(json);
+        if (!response.IsSuccessStatusCode)
+        {
+            Console.Error.WriteLine(
+                $"agent {pod.Metadata.Name}: the sidecar refused a batch with {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         }
     }
 }

@@ -48,9 +48,24 @@ public sealed partial class DemoTests(ITestOutputHelper output)
 
         await Eventually.UntilAsync(
             async () => await QueryAsync("count(count by (pod) (agent_metrics_sidecar_series))") == 4, TimeSpan.FromSeconds(60), "four agents reporting");
-        var before = await QueryAsync("sum(agent_tasks_total)");
-        await Eventually.UntilAsync(async () => await QueryAsync("sum(agent_tasks_total)") > before, TimeSpan.FromSeconds(30), "the fleet's task count to move");
-        output.WriteLine($"tasks went from {before} on; {process.LogTail(14)}");
+        // A sidecar reports itself before its agent's first task arrives: the count is there to compare only once a task is.
+        var before = double.NaN;
+        await Eventually.UntilAsync(
+            async () => !double.IsNaN(before = await QueryAsync("sum(agent_tasks_total)")), TimeSpan.FromSeconds(30), "the first finished task");
+        var now = before;
+        try
+        {
+            await Eventually.UntilAsync(async () => (now = await QueryAsync("sum(agent_tasks_total)")) > before, TimeSpan.FromSeconds(30), "the fleet's task count to move");
+        }
+        catch (TimeoutException e)
+        {
+            using var perPod = JsonDocument.Parse(await http.GetStringAsync(new Uri(
+                prometheus!, $"/api/v1/query?query={Uri.EscapeDataString("sum by (pod) (agent_tasks_total) or count by (pod) (agent_metrics_sidecar_series)")}")));
+            throw new TimeoutException(
+                $"{e.Message}: it was {before} and is {now}; by pod: {perPod.RootElement.GetProperty("data").GetProperty("result")}\n{process.LogTail(60)}", e);
+        }
+
+        output.WriteLine($"tasks went from {before} to {now}; {process.LogTail(14)}");
 
         // Ctrl-C, as in a terminal.
         using (var interrupt = System.Diagnostics.Process.Start("kill", ["-INT", process.Identity.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
