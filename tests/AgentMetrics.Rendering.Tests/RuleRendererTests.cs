@@ -57,7 +57,7 @@ public sealed class RuleRendererTests
     public void AlertNamesAreTheThresholdNameInUpperCamelCase(string name, string expected) =>
         Assert.Equal(expected, RuleRenderer.AlertName(name));
 
-    internal static AlertThreshold Threshold(string name, string change)
+    internal static AlertThreshold Threshold(string name, string change, string @namespace = "support")
     {
         var spec = JsonNode.Parse("""
             {"metric":"agent_task_duration_seconds","statistic":"p99","comparison":"GreaterThan","threshold":5,
@@ -70,7 +70,7 @@ public sealed class RuleRendererTests
 
         return new AlertThreshold
         {
-            Metadata = new() { Name = name, Namespace = "support" },
+            Metadata = new() { Name = name, Namespace = @namespace },
             Spec = System.Text.Json.JsonSerializer.Deserialize(spec, ApiJsonContext.Default.AlertThresholdSpec)!,
         };
     }
