@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Installs everything the tests and the demo need that a fresh Debian bookworm machine lacks:
-# Debian packages, and kube-apiserver plus kube-controller-manager built from Debian's
-# `kubernetes` source package. Built binaries are cached outside the repository, so a second
+# Debian packages (among them containerd, runc and the CNI plugins a local node runs on), and
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and the pause program built from
+# Debian's `kubernetes` source package. Built binaries are cached outside the repository, so a second
 # run builds nothing. Every phase prints its duration.
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-1.20.2}"
 CACHE_ROOT="${AGENT_METRICS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agent-metrics}"
 BIN_DIR="$CACHE_ROOT/k8s-$K8S_VERSION/bin"
+KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet pause)
 APT_PACKAGES=(etcd-server prometheus prometheus-alertmanager golang-go
-  golang-github-modern-go-reflect2-dev rsync jq openssl curl dpkg-dev)
+  golang-github-modern-go-reflect2-dev rsync jq openssl curl dpkg-dev
+  containerd runc containernetworking-plugins iproute2 iptables libc6-dev gcc)
 
 phase_start=0
 phase() { phase_start=$(date +%s); printf '==> %s\n' "$1"; }
@@ -45,7 +48,7 @@ install_packages() {
     [ "$created_policy" -eq 1 ] && as_root rm -f "$policy"
   fi
   local tool
-  for tool in etcd prometheus promtool prometheus-alertmanager go rsync jq openssl kubectl; do
+  for tool in etcd prometheus promtool prometheus-alertmanager go rsync jq openssl kubectl containerd ctr runc ip gcc; do
     command -v "$tool" >/dev/null || die "$tool is not on PATH after installing packages"
   done
   phase_done
@@ -64,9 +67,14 @@ ensure_deb_src() {
   as_root apt-get update -qq || die "apt-get update failed after adding deb-src"
 }
 
+kube_binaries_cached() {
+  local b
+  for b in "${KUBE_BINARIES[@]}"; do [ -x "$BIN_DIR/$b" ] || return 1; done
+}
+
 build_kubernetes() {
-  phase "kube-apiserver and kube-controller-manager $K8S_VERSION"
-  if [ -x "$BIN_DIR/kube-apiserver" ] && [ -x "$BIN_DIR/kube-controller-manager" ]; then
+  phase "${KUBE_BINARIES[*]} $K8S_VERSION"
+  if kube_binaries_cached; then
     echo "    cached in $BIN_DIR"
     phase_done
     return
@@ -88,12 +96,15 @@ build_kubernetes() {
     cd "$work/.go/src/k8s.io/kubernetes"
     export GOPATH="$work/.go" CGO_ENABLED=0 GOFLAGS=-mod=vendor GO111MODULE=on
     export KUBE_GIT_VERSION="v$K8S_VERSION" KUBE_GIT_TREE_STATE=clean
-    make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >"$work/build.log" 2>&1
-  ) || { tail -n 40 "$work/build.log" >&2; die "building kube-apiserver failed (log above)"; }
+    make WHAT="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubelet" >"$work/build.log" 2>&1
+  ) || { tail -n 40 "$work/build.log" >&2; die "building the Kubernetes binaries failed (log above)"; }
   mkdir -p "$BIN_DIR"
   local out="$tree/_output/local/bin/linux/amd64"
   [ -d "$out" ] || out=$(dirname "$(find "$tree/_output" -type f -name kube-apiserver | head -n 1)")
-  install -m 0755 "$out/kube-apiserver" "$out/kube-controller-manager" "$BIN_DIR/"
+  install -m 0755 "$out/kube-apiserver" "$out/kube-controller-manager" "$out/kube-scheduler" "$out/kubelet" "$BIN_DIR/"
+  # The pod sandbox's image holds only this program, built static from the same tree.
+  gcc -Os -static -DVERSION="v$K8S_VERSION" -o "$BIN_DIR/pause" "$tree/build/pause/linux/pause.c" \
+    || die "building the pause program failed"
   rm -rf "$work"
   trap - EXIT
   echo "    built into $BIN_DIR"
