@@ -41,7 +41,7 @@ public static class Dashboards
         List<JsonObject> panels =
         [
             Stat(layout, 4, "Agents reporting", $"count(count by (namespace, pod) (agent_metrics_sidecar_series{{{Fleet}}}))", "none"),
-            Stat(layout, 4, "Alerts firing", $"count(ALERTS{{alertstate=\"firing\", {Fleet}}}) or vector(0)", "none", warnAbove: 1),
+            Stat(layout, 4, "Alerts firing", $"count({FiringAlerts(Fleet)}) or vector(0)", "none", warnAbove: 1),
             Stat(layout, 4, "Tasks per second", $"sum(rate(agent_tasks_total{{{Fleet}}}[1m]))", "reqps"),
             Stat(layout, 4, "Completion rate", Ratio("success", Fleet, ""), "percentunit"),
             Stat(layout, 4, "Error rate", Ratio("failure", Fleet, ""), "percentunit", warnAbove: 0.05),
@@ -51,7 +51,7 @@ public static class Dashboards
             Series(layout, 12, "Response time p99 by agent (outliers highlighted)", "s",
                 [
                     Target($"histogram_quantile(0.99, sum by (namespace, agent, le) (rate({duration}{{{Fleet}}}[1m])))", "{{namespace}}/{{agent}}"),
-                    Target($"{RuleRenderer.FleetScored[0]}{{threshold=\"\", {Fleet}}} and on (namespace, agent) abs({RuleRenderer.FleetZScore(RuleRenderer.FleetScored[0])}{{{Fleet}}}) > 2", "outlier {{namespace}}/{{agent}}", "B"),
+                    Target($"{RuleRenderer.FleetScored[0].Series}{{threshold=\"\", {Fleet}}} and on (namespace, agent) abs({RuleRenderer.FleetZScore(RuleRenderer.FleetScored[0].Series)}{{{Fleet}}}) > 2", "outlier {{namespace}}/{{agent}}", "B"),
                 ],
                 overrides: [Outliers("B")]),
             Series(layout, 12, "Task outcomes per second", "reqps", [Target($"sum by (outcome) (rate(agent_tasks_total{{{Fleet}}}[1m]))", "{{outcome}}")]),
@@ -71,7 +71,7 @@ public static class Dashboards
             AnomalyTable(layout),
         ];
         return Dashboard(
-            "agent-metrics-fleet", "Agent fleet overview", "1s", "now-15m", panels,
+            "agent-metrics-fleet", "Agent fleet overview", "1s", "now-15m", FiringAlerts(Fleet), panels,
             [DatasourceVariable(), QueryVariable("namespace", "label_values(agent_metrics_sidecar_series, namespace)", all: true)]);
     }
 
@@ -102,7 +102,7 @@ public static class Dashboards
                 [Target($"sum by (container) (container_memory_working_set_bytes{{{container}}})", "{{container}}")]),
         ];
         return Dashboard(
-            "agent-metrics-agent", "Agent detail", "5s", "now-1h", panels,
+            "agent-metrics-agent", "Agent detail", "5s", "now-1h", FiringAlerts("namespace=\"$namespace\", agent=~\"$agent\""), panels,
             [
                 DatasourceVariable(),
                 QueryVariable("namespace", "label_values(agent_metrics_sidecar_series, namespace)", all: false),
@@ -135,7 +135,7 @@ public static class Dashboards
                 [Target($"namespace:agent_tasks:error_ratio_{RuleRenderer.DefaultWindow}{{{Fleet}}}", "{{namespace}}")]),
         ];
         return Dashboard(
-            "agent-metrics-history", "Agent history (90 days)", "1m", "now-90d", panels,
+            "agent-metrics-history", "Agent history (90 days)", "1m", "now-90d", FiringAlerts(Fleet), panels,
             [DatasourceVariable(), QueryVariable("namespace", "label_values(namespace:agent_tasks:rate_5m, namespace)", all: true)]);
     }
 
@@ -150,7 +150,8 @@ public static class Dashboards
             var panels = sorted.Skip(page * PanelsPerPage).Take(PanelsPerPage).Select(d => CustomPanel(layout, d)).ToList();
             var suffix = pages > 1 ? $" ({page + 1} of {pages})" : "";
             yield return Dashboard(
-                CustomUid(@namespace, page), $"Custom agent metrics: {@namespace}{suffix}", "5s", "now-1h", panels,
+                CustomUid(@namespace, page), $"Custom agent metrics: {@namespace}{suffix}", "5s", "now-1h",
+                FiringAlerts($"namespace={PromQl.String(@namespace)}, agent=~\"$agent\""), panels,
                 [DatasourceVariable(), QueryVariable("agent", $"label_values(agent_metrics_sidecar_series{{namespace=\"{@namespace}\"}}, agent)", all: true)]);
         }
     }
@@ -224,7 +225,7 @@ public static class Dashboards
         var titles = new[] { "p99 response time (z)", "error rate (z)", "cost per task (z)" };
         for (var i = 0; i < RuleRenderer.FleetScored.Count; i++)
         {
-            var target = Target($"{RuleRenderer.FleetZScore(RuleRenderer.FleetScored[i])}{{{Fleet}}}", titles[i], refs[i]);
+            var target = Target($"{RuleRenderer.FleetZScore(RuleRenderer.FleetScored[i].Series)}{{{Fleet}}}", titles[i], refs[i]);
             target["format"] = "table";
             target["instant"] = true;
             targets.Add(target);
@@ -247,7 +248,14 @@ public static class Dashboards
         return panel;
     }
 
-    private static JsonObject Dashboard(string uid, string title, string refresh, string from, List<JsonObject> panels, JsonArray variables) => new()
+    /// <summary>
+    /// The firing alerts of agent-metrics' own thresholds (every one carries a threshold label) for the
+    /// agents <paramref name="agents"/> selects, so a dashboard never shows another system's alerts, or
+    /// another namespace's or agent's.
+    /// </summary>
+    public static string FiringAlerts(string agents) => $"ALERTS{{alertstate=\"firing\", threshold!=\"\", {agents}}}";
+
+    private static JsonObject Dashboard(string uid, string title, string refresh, string from, string alerts, List<JsonObject> panels, JsonArray variables) => new()
     {
         ["uid"] = uid,
         ["title"] = title,
@@ -268,7 +276,7 @@ public static class Dashboards
                 ["datasource"] = Datasource.DeepClone(),
                 ["enable"] = true,
                 ["iconColor"] = "red",
-                ["expr"] = "ALERTS{alertstate=\"firing\"}",
+                ["expr"] = alerts,
                 ["step"] = "30s",
                 ["titleFormat"] = "{{alertname}}",
                 ["textFormat"] = "{{namespace}} {{agent}} {{severity}}",

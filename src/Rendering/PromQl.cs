@@ -106,7 +106,15 @@ public static class PromQl
         return all.Length == 0 ? "" : $"{{{all}}}";
     }
 
-    private static string Quantile(string statistic) => statistic switch
+    /// <summary>
+    /// The share of a histogram's observations at or below one of its bucket bounds, over the window:
+    /// the bucket of that bound against the count. The bound is written as the sidecar writes <c>le</c>.
+    /// </summary>
+    public static string FractionAtOrBelow(string bare, string selector, double bound, string window, string by) =>
+        $"sum by ({by}) (rate({bare}_bucket{Selector(selector, $"le={String(Number(bound))}")}[{window}])) / sum by ({by}) (rate({bare}_count{Selector(selector)}[{window}]))";
+
+    /// <summary>The quantile of a percentile statistic (p99 is 0.99).</summary>
+    public static string Quantile(string statistic) => statistic switch
     {
         "p50" => "0.5",
         "p90" => "0.9",

@@ -5,6 +5,9 @@ using AgentMetrics.Api.Validation;
 
 namespace AgentMetrics.Rendering;
 
+/// <summary>A per-agent recorded series scored against its namespace's fleet, and the smallest spread it is judged with.</summary>
+public sealed record FleetScoredSeries(string Series, double Floor);
+
 /// <summary>Renders the Prometheus rules of definitions, thresholds and the built-in catalog; pure functions of their input.</summary>
 public static class RuleRenderer
 {
@@ -18,50 +21,86 @@ public static class RuleRenderer
 
     /// <summary>
     /// The rules of a threshold: its statistic as a recording rule (per agent, labelled with the
-    /// threshold's name so two thresholds never write the same series), and the alert. In anomaly
-    /// mode also the baseline's average and standard deviation and the z-score, which the alert watches.
+    /// threshold's name so two thresholds never write the same series), and the alert. In anomaly mode
+    /// also the baseline (average, standard deviation and its floored spread) and the z-score; in trend
+    /// mode the value the trend predicts. Every selector names the threshold's namespace as well as its
+    /// name, so thresholds of one name in two namespaces never read or write each other's series.
     /// </summary>
-    public static RuleGroup ForThreshold(AlertThreshold threshold, MetricType type)
+    public static RuleGroup ForThreshold(AlertThreshold threshold, MetricSpec metric)
     {
         var spec = threshold.Spec;
         var name = threshold.Metadata.Name!;
         var @namespace = threshold.Metadata.Namespace!;
-        var metric = PromQl.BareName(spec.Metric, type);
-        var mine = $"threshold={PromQl.String(name)}";
-        var own = new[] { Pair("threshold", name) };
-        var statistic = $"namespace_agent:{metric}:{PromQl.Token(spec.Statistic)}_{spec.Window}";
+        var bare = PromQl.BareName(spec.Metric, metric.Type);
+        var scope = PromQl.Scope(@namespace, spec.Agents);
+        var statistic = $"namespace_agent:{bare}:{PromQl.Token(spec.Statistic)}_{spec.Window}";
+        string Mine(string series) => $"{series}{{namespace={PromQl.String(@namespace)}, threshold={PromQl.String(name)}}}";
         var rules = new List<Rule>
         {
-            new(statistic, null, PromQl.Statistic(spec.Metric, type, spec.Statistic, PromQl.Scope(@namespace, spec.Agents), spec.Window, PromQl.PerAgent), Labels: own),
+            new(statistic, null, PromQl.Statistic(spec.Metric, metric.Type, spec.Statistic, scope, spec.Window, PromQl.PerAgent), Labels: [Pair("threshold", name)]),
         };
 
-        string condition;
-        string describedLimit;
+        var unit = StatisticUnit.Of(spec.Statistic, metric);
+        var value = AlertTexts.Value(unit, "$value");
+        var measured = $"{spec.Statistic} of {spec.Metric}";
+        var over = spec.Statistic == "value" ? "" : $" over the last {spec.Window}";
+        const string Where = "for agent {{ $labels.agent }} in namespace {{ $labels.namespace }}";
+        var about = $"AlertThreshold {@namespace}/{name}: {measured}{over} is {value} {Where}";
+        string condition, summary, description;
         if (spec.Anomaly is { } anomaly)
         {
             var baseline = anomaly.BaselineWindow;
-            var average = $"{statistic}:avg_over_time_{baseline}";
-            var deviation = $"{statistic}:stddev_over_time_{baseline}";
-            var zscore = $"{statistic}:zscore_{baseline}";
-            rules.Add(new(average, null, $"avg_over_time({statistic}{{{mine}}}[{baseline}])"));
-            rules.Add(new(deviation, null, $"stddev_over_time({statistic}{{{mine}}}[{baseline}])"));
-            rules.Add(new(zscore, null, $"({statistic}{{{mine}}} - {average}{{{mine}}}) / {deviation}{{{mine}}}"));
-            condition = $"abs({zscore}{{{mine}}}) > {PromQl.Number(anomaly.Deviations)}";
-            describedLimit = $"more than {PromQl.Number(anomaly.Deviations)} standard deviations from its {baseline} baseline";
+            var recent = RecentPart(spec);
+            var floor = anomaly.MinimumDeviation ?? unit.DefaultMinimumDeviation;
+            var average = $"{statistic}:baseline_avg_{baseline}";
+            var deviation = $"{statistic}:baseline_stddev_{baseline}";
+            var spread = $"{statistic}:baseline_spread_{baseline}";
+            var zscore = $"{statistic}:baseline_zscore_{baseline}";
+            var relative = $"{PromQl.Number(RelativeFloor)} * abs({Mine(average)})";
+            rules.Add(new(average, null, $"avg_over_time({Mine(statistic)}[{baseline}] offset {recent})"));
+            rules.Add(new(deviation, null, $"stddev_over_time({Mine(statistic)}[{baseline}] offset {recent})"));
+            rules.Add(new(spread, null, $"(clamp_min({Mine(deviation)}, {PromQl.Number(floor)}) > {relative}) or {relative}"));
+            rules.Add(new(zscore, null, $"({Mine(statistic)} - {Mine(average)}) / {Mine(spread)}"));
+            condition = $"{Mine(statistic)} and on (namespace, agent) (abs({Mine(zscore)}) > {PromQl.Number(anomaly.Deviations)})";
+            var deviations = PromQl.Number(anomaly.Deviations);
+            summary = $"{measured} is {value} {Where}, more than {deviations} standard deviations from its {baseline} baseline";
+            description = $"{about}, a z-score of {Queried(zscore, name, "{{ . | first | value | printf \"%.1f\" }}")} against its baseline of "
+                + $"{Queried(average, name, unit)} (the average of the {baseline} before the last {recent}); "
+                + $"it fires when the z-score stays beyond {deviations} for {spec.For}.";
         }
         else
         {
             var limit = ThresholdValidator.ReadThreshold(spec.Threshold!.Value).Value;
-            condition = $"{statistic}{{{mine}}} {Operator(spec.Comparison)} {PromQl.Number(limit)}";
-            describedLimit = $"{Words(spec.Comparison)} {PromQl.Number(limit)}";
+            var limitText = AlertTexts.Number(unit, limit);
+            var bounds = PercentileBounds(spec, metric, limit);
+            var note = bounds is { IsExact: false, Lower: { } lower, Upper: { } upper }
+                ? $" {limitText} lies between the bucket bounds {AlertTexts.Number(unit, lower)} and {AlertTexts.Number(unit, upper)}, "
+                    + $"so the {spec.Statistic} compared with it is interpolated within that bucket: an estimate."
+                : "";
+            if (spec.Trend is { } trend)
+            {
+                var predicted = $"{statistic}:predicted_in_{trend.Horizon}";
+                PrometheusDuration.TryParse(trend.Horizon, out var horizon);
+                rules.Add(new(predicted, null, $"predict_linear({Mine(statistic)}[{trend.FitWindow}], {PromQl.Number(horizon.TotalSeconds)})"));
+                condition = $"{Mine(statistic)} and on (namespace, agent) ({Mine(predicted)} {Operator(spec.Comparison)} {PromQl.Number(limit)})";
+                summary = $"{measured} is {value} {Where}, on course to be {Words(spec.Comparison)} {limitText} within {trend.Horizon}";
+                description = $"{about}; the trend of the last {trend.FitWindow} puts it at {Queried(predicted, name, unit)} in {trend.Horizon}, "
+                    + $"{Words(spec.Comparison)} the threshold of {limitText}; it fires when that holds for {spec.For}.{note}";
+            }
+            else
+            {
+                condition = bounds is { IsExact: true, Lower: { } bound }
+                    ? $"{Mine(statistic)} and on (namespace, agent) ({PromQl.FractionAtOrBelow(bare, scope, bound, spec.Window, PromQl.PerAgent)} "
+                        + $"{Operator(Mirrored(spec.Comparison))} {PromQl.Quantile(spec.Statistic)})"
+                    : $"{Mine(statistic)} {Operator(spec.Comparison)} {PromQl.Number(limit)}";
+                summary = $"{measured} is {value} {Where}, {Words(spec.Comparison)} {limitText}";
+                description = $"{about}; it fires when that stays {Words(spec.Comparison)} {limitText} for {spec.For}.{note}";
+            }
         }
 
         var labels = new List<KeyValuePair<string, string>> { Pair("severity", spec.Severity), Pair("threshold", name) };
         labels.AddRange((spec.Labels ?? []).OrderBy(l => l.Key, StringComparer.Ordinal));
-        var summary = spec.Summary ?? $"{spec.Statistic} of {spec.Metric} is {describedLimit} for agent {{{{ $labels.agent }}}}";
-        var description = spec.Description
-            ?? $"AlertThreshold {@namespace}/{name}: {spec.Statistic} of {spec.Metric} over {spec.Window} is {{{{ $value | humanize }}}} for agent {{{{ $labels.agent }}}} in {@namespace}, {describedLimit}, for {spec.For}.";
-        var annotations = new List<KeyValuePair<string, string>> { Pair("summary", summary), Pair("description", description) };
+        var annotations = new List<KeyValuePair<string, string>> { Pair("summary", spec.Summary ?? summary), Pair("description", spec.Description ?? description) };
         if (spec.RunbookUrl is { } runbook)
         {
             annotations.Add(Pair("runbook_url", runbook));
@@ -70,6 +109,38 @@ public static class RuleRenderer
         rules.Add(new(null, AlertName(name), condition, spec.For, labels, annotations));
         return new RuleGroup($"agentmetrics.{@namespace}.threshold.{name}", spec.EvaluationInterval, rules);
     }
+
+    /// <summary>
+    /// Where a percentile threshold stands among its histogram's bucket bounds; null for other statistics.
+    /// On a bound the alert compares the fraction of observations at or below it, which is exact.
+    /// </summary>
+    public static BucketBounds? PercentileBounds(AlertThresholdSpec spec, MetricSpec metric, double limit) =>
+        ThresholdValidator.Percentiles.Contains(spec.Statistic) && metric.Buckets is { Count: > 0 } buckets
+            ? BucketBounds.Around(buckets, limit)
+            : null;
+
+    /// <summary>The share of a baseline's average its spread is never below, so a steady series is not judged by noise alone.</summary>
+    public const double RelativeFloor = 0.1;
+
+    /// <summary>
+    /// What the baseline leaves out: the last window (over which the statistic smears a change) and the
+    /// time the alert must hold, so a sustained change is never part of the baseline it is judged against.
+    /// </summary>
+    public static string RecentPart(AlertThresholdSpec spec)
+    {
+        PrometheusDuration.TryParse(spec.Window, out var window);
+        PrometheusDuration.TryParse(spec.For, out var @for);
+        return PrometheusDuration.Format(window + @for);
+    }
+
+    // A value this threshold's rules recorded for the alert's agent, read when the text is made; the
+    // body prints it (as "." piped through "first | value"), and nothing is printed when there is none.
+    private static string Queried(string series, string threshold, StatisticUnit unit) =>
+        Queried(series, threshold, AlertTexts.Value(unit, ". | first | value"));
+
+    private static string Queried(string series, string threshold, string body) =>
+        $"{{{{ with printf \"{series}{{namespace=%q, agent=%q, threshold=%q}}\" $labels.namespace $labels.agent {PromQl.String(threshold)} | query }}}}"
+        + $"{body}{{{{ end }}}}";
 
     /// <summary>Per-agent and per-namespace recording rules for a custom metric, shaped by its type.</summary>
     public static RuleGroup ForDefinition(AgentMetricDefinition definition)
@@ -100,28 +171,57 @@ public static class RuleRenderer
             }
         }
 
-        // How far each agent stands from the rest of its namespace's fleet, in standard deviations: what the dashboards highlight.
+        // How far each agent stands from the rest of its namespace's fleet: what the dashboards highlight.
         // Thresholds record the same names with a threshold label; only the standing series count.
-        foreach (var series in FleetScored)
+        foreach (var scored in FleetScored)
         {
-            var standing = $"{series}{{threshold=\"\"}}";
-            string PerNamespace(string aggregation) => $"on (namespace) group_left {aggregation} by (namespace) ({standing})";
-            rules.Add(new(FleetZScore(series), null, $"({standing} - {PerNamespace("avg")}) / {PerNamespace("stddev")}"));
+            rules.AddRange(FleetScoreRules(scored));
         }
 
         return new RuleGroup("agentmetrics.builtin", DefaultInterval, rules);
     }
 
-    /// <summary>The per-agent recorded series the built-in rules also score against their namespace's fleet.</summary>
-    public static readonly IReadOnlyList<string> FleetScored =
+    /// <summary>
+    /// The per-agent recorded series the built-in rules also score against their namespace's fleet, each
+    /// with the floor of its fleet spread: the smallest difference, in the series' unit, that can count.
+    /// </summary>
+    public static readonly IReadOnlyList<FleetScoredSeries> FleetScored =
     [
-        $"namespace_agent:agent_task_duration_seconds:p99_{DefaultWindow}",
-        $"namespace_agent:agent_tasks:error_ratio_{DefaultWindow}",
-        $"namespace_agent:agent_task_cost_dollars:avg_{DefaultWindow}",
+        new($"namespace_agent:agent_task_duration_seconds:p99_{DefaultWindow}", 0.01),
+        new($"namespace_agent:agent_tasks:error_ratio_{DefaultWindow}", 0.01),
+        new($"namespace_agent:agent_task_cost_dollars:avg_{DefaultWindow}", 0.001),
     ];
 
-    /// <summary>The recorded z-score of a per-agent series against the agents of its namespace.</summary>
+    /// <summary>The fewest agents a namespace needs for its agents to be scored: with two, neither can be told to be the odd one.</summary>
+    public const int MinimumFleet = 3;
+
+    /// <summary>Scales a median absolute deviation to the standard deviation it estimates for normally spread values.</summary>
+    public const double MadToStandardDeviation = 1.4826;
+
+    /// <summary>The recorded fleet outlier score (a robust z-score) of a per-agent series against the agents of its namespace.</summary>
     public static string FleetZScore(string series) => $"{series}:fleet_zscore";
+
+    /// <summary>
+    /// The robust z-score of each agent against its namespace: (value - median) / spread, where the spread
+    /// is the median absolute deviation scaled to a standard deviation, never below a tenth of the median's
+    /// size nor below the series' floor. Median and MAD are not pulled by the outlier itself, so one agent
+    /// far from the rest scores by how far it is, in a fleet of 3 as in one of 5000; the floors keep
+    /// agents that differ by a hair from scoring high when the rest are all alike.
+    /// </summary>
+    private static IEnumerable<Rule> FleetScoreRules(FleetScoredSeries scored)
+    {
+        var standing = $"{scored.Series}{{threshold=\"\"}}";
+        var perNamespace = $"namespace:{scored.Series["namespace_agent:".Length..]}";
+        var median = $"{perNamespace}:fleet_median";
+        var spread = $"{perNamespace}:fleet_spread";
+        var floor = $"clamp_min({PromQl.Number(RelativeFloor)} * abs({median}), {PromQl.Number(scored.Floor)})";
+        yield return new(median, null,
+            $"quantile by (namespace) (0.5, {standing}) and on (namespace) (count by (namespace) ({standing}) >= {MinimumFleet})");
+        yield return new(spread, null,
+            $"({PromQl.Number(MadToStandardDeviation)} * quantile by (namespace) (0.5, abs({standing} - on (namespace) group_left {median})) > {floor}) or {floor}");
+        yield return new(FleetZScore(scored.Series), null,
+            $"({standing} - on (namespace) group_left {median}) / on (namespace) group_left {spread}");
+    }
 
     private static List<Rule> Standing(string name, MetricType type, string scope, IReadOnlyList<KeyValuePair<string, string>>? labels)
     {
@@ -165,6 +265,15 @@ public static class RuleRenderer
         "LessThan" => "<",
         "LessOrEqual" => "<=",
         _ => ">",
+    };
+
+    // p > b exactly when fewer than the quantile's share of observations are at or below b, and so on.
+    private static string Mirrored(string comparison) => comparison switch
+    {
+        "GreaterOrEqual" => "LessOrEqual",
+        "LessThan" => "GreaterThan",
+        "LessOrEqual" => "GreaterOrEqual",
+        _ => "LessThan",
     };
 
     private static string Words(string comparison) => comparison switch

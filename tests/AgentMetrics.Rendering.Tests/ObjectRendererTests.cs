@@ -49,7 +49,7 @@ public sealed class ObjectRendererTests
         var threshold = Samples.Thresholds()[0];
         threshold.Metadata.Uid = "uid-1";
 
-        var rule = ObjectRenderer.Rules(threshold, RuleRenderer.ForThreshold(threshold, Api.Catalog.MetricType.Counter), options);
+        var rule = ObjectRenderer.Rules(threshold, RuleRenderer.ForThreshold(threshold, Api.Catalog.BuiltInMetrics.Tasks), options);
 
         Assert.Equal("monitoring", rule.Metadata.Labels!["release"]);
         Assert.Equal("agent-metrics", rule.Metadata.Labels[Names.ManagedByLabel]);
@@ -81,7 +81,7 @@ public sealed class ObjectRendererTests
 
         var objects = new List<KubernetesObject> { ObjectRenderer.Scrape(Samples.Namespace, options) };
         objects.AddRange(definitions.Select(d => ObjectRenderer.Rules(d, RuleRenderer.ForDefinition(d), options)));
-        objects.AddRange(thresholds.Select(t => ObjectRenderer.Rules(t, RuleRenderer.ForThreshold(t, Samples.TypeOf(t.Spec.Metric, definitions)), options)));
+        objects.AddRange(thresholds.Select(t => ObjectRenderer.Rules(t, RuleRenderer.ForThreshold(t, Samples.MetricOf(t.Spec.Metric, definitions)), options)));
         return objects;
     }
 }

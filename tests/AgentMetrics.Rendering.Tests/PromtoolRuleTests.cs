@@ -87,5 +87,5 @@ public sealed class PromtoolRuleTests
         Assert.Contains("SUCCESS", output, StringComparison.Ordinal);
     }
 
-    private static MetricType Metric(AlertThreshold threshold) => BuiltInMetrics.Find(threshold.Spec.Metric)!.Type;
+    private static MetricSpec Metric(AlertThreshold threshold) => BuiltInMetrics.Find(threshold.Spec.Metric)!;
 }

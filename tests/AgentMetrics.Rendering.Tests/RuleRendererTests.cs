@@ -14,7 +14,7 @@ public sealed class RuleRendererTests
         var definitions = Samples.Definitions();
         var groups = new List<RuleGroup> { RuleRenderer.BuiltIn() };
         groups.AddRange(definitions.Select(RuleRenderer.ForDefinition));
-        groups.AddRange(Samples.Thresholds().Select(t => RuleRenderer.ForThreshold(t, Samples.TypeOf(t.Spec.Metric, definitions))));
+        groups.AddRange(Samples.Thresholds().Select(t => RuleRenderer.ForThreshold(t, Samples.MetricOf(t.Spec.Metric, definitions))));
         var rendered = RuleFile.Render(groups);
 
         Golden.AssertMatches("tests/AgentMetrics.Rendering.Tests/golden/samples.rules.yaml", rendered);
@@ -30,7 +30,7 @@ public sealed class RuleRendererTests
     {
         var threshold = Threshold("hostile", """{"labels":{"team":"a\"\n  injected: yes"},"summary":"line one\n- alert: Evil","runbookUrl":"https://x.example/\"]"}""");
 
-        var yaml = RuleFile.Render([RuleRenderer.ForThreshold(threshold, MetricType.Histogram)]);
+        var yaml = RuleFile.Render([RuleRenderer.ForThreshold(threshold, BuiltInMetrics.TaskDuration)]);
 
         var rules = YamlJson.Parse(yaml)!["groups"]![0]!["rules"]!.AsArray();
         var alert = rules.Single(r => r!["alert"] is not null)!;
@@ -45,7 +45,7 @@ public sealed class RuleRendererTests
     {
         var threshold = Threshold("named", """{"agents":["support.agent","billing"]}""");
 
-        var statistic = RuleRenderer.ForThreshold(threshold, MetricType.Histogram).Rules[0].Expr;
+        var statistic = RuleRenderer.ForThreshold(threshold, BuiltInMetrics.TaskDuration).Rules[0].Expr;
 
         Assert.Contains("agent=~\"support\\\\.agent|billing\"", statistic, StringComparison.Ordinal);
     }

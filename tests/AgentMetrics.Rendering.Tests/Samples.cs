@@ -16,10 +16,9 @@ internal static class Samples
     public static IReadOnlyList<AlertThreshold> Thresholds() =>
         [.. Files("alertthreshold-*.yaml").Select(f => Read(f, ApiJsonContext.Default.AlertThreshold))];
 
-    /// <summary>The type of the metric a threshold watches: built-in, or from a definition.</summary>
-    public static MetricType TypeOf(string metric, IEnumerable<AgentMetricDefinition> definitions) =>
-        BuiltInMetrics.Find(metric)?.Type
-        ?? definitions.First(d => d.Spec.Metric.Name == metric).Spec.Metric.ParsedType!.Value;
+    /// <summary>The metric a threshold watches: built-in, or from a definition.</summary>
+    public static MetricSpec MetricOf(string metric, IEnumerable<AgentMetricDefinition> definitions) =>
+        MetricCatalog.Resolve(metric, definitions)!;
 
     private static IEnumerable<string> Files(string pattern) =>
         Directory.GetFiles(RepoPaths.Combine("config", "samples"), pattern).Order(StringComparer.Ordinal);

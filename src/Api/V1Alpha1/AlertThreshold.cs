@@ -3,7 +3,7 @@ using AgentMetrics.Kubernetes.Models;
 
 namespace AgentMetrics.Api.V1Alpha1;
 
-/// <summary>An alert on an agent metric: a fixed threshold, or a deviation from the metric's own baseline.</summary>
+/// <summary>An alert on an agent metric: a fixed threshold, a deviation from the metric's own baseline, or a trend that is on course to cross a threshold.</summary>
 public sealed class AlertThreshold : IKubernetesObject
 {
     public static readonly ResourceType Type = new(ApiGroup.Group, ApiGroup.Version, "alertthresholds", "AlertThreshold");
@@ -34,6 +34,9 @@ public sealed class AlertThresholdSpec
     public JsonElement? Threshold { get; set; }
 
     public AnomalyDetection? Anomaly { get; set; }
+
+    /// <summary>With a threshold: fire when the statistic is predicted to cross it within a horizon, instead of when it has.</summary>
+    public TrendPrediction? Trend { get; set; }
 
     /// <summary>The range rates and percentiles are computed over (Prometheus duration).</summary>
     public string Window { get; set; } = "5m";
@@ -67,6 +70,21 @@ public sealed class AnomalyDetection
 
     /// <summary>The span the baseline's average and standard deviation are taken over (Prometheus duration).</summary>
     public string BaselineWindow { get; set; } = "1d";
+
+    /// <summary>
+    /// The smallest spread, in the statistic's unit, a deviation is measured against, so a series that
+    /// barely varied (or was idle) does not page for a small change; unset, a default for the unit.
+    /// </summary>
+    public double? MinimumDeviation { get; set; }
+}
+
+public sealed class TrendPrediction
+{
+    /// <summary>How far ahead the trend is projected (Prometheus duration).</summary>
+    public string Horizon { get; set; } = "1h";
+
+    /// <summary>The span the straight line is fitted over (Prometheus duration).</summary>
+    public string FitWindow { get; set; } = "1h";
 }
 
 public sealed class AlertThresholdStatus

@@ -9,20 +9,20 @@ namespace AgentMetrics.Api.Validation;
 public static class ThresholdValidator
 {
     public static readonly IReadOnlyList<string> Percentiles = ["p50", "p90", "p99"];
-    public static readonly IReadOnlyList<string> TaskRatios = ["errorRate", "completionRate", "timeoutRate", "escalationRate"];
+    public static readonly IReadOnlyList<string> TaskRatios = StatisticUnit.Ratios;
     public static readonly IReadOnlyList<string> Statistics = [.. Percentiles, "average", "rate", "value", .. TaskRatios];
     public static readonly IReadOnlyList<string> Comparisons = ["GreaterThan", "GreaterOrEqual", "LessThan", "LessOrEqual"];
     public static readonly IReadOnlyList<string> Severities = ["critical", "warning", "info"];
 
     /// <summary>Alert labels agent-metrics sets itself.</summary>
-    public static readonly IReadOnlyList<string> OwnLabels = ["alertname", "severity", "namespace", "agent", "pod", "agent_version"];
+    public static readonly IReadOnlyList<string> OwnLabels = ["alertname", "severity", "threshold", "namespace", "agent", "pod", "agent_version"];
 
     /// <summary>Every rule <paramref name="threshold"/> breaks; empty when it is valid.</summary>
     public static IReadOnlyList<FieldError> Validate(AlertThreshold threshold, ValidationContext context)
     {
         var errors = new List<FieldError>();
         var spec = threshold.Spec;
-        CheckMetric(spec, context, errors);
+        var metric = CheckMetric(spec, context, errors);
         if (!Comparisons.Contains(spec.Comparison))
         {
             errors.Add(new("spec.comparison", $"must be one of {string.Join(", ", Comparisons)}, got \"{spec.Comparison}\""));
@@ -33,7 +33,7 @@ public static class ThresholdValidator
             errors.Add(new("spec.severity", $"must be critical, warning or info, got \"{spec.Severity}\""));
         }
 
-        CheckMode(spec, errors);
+        CheckMode(spec, metric, errors);
         CheckDurations(spec, errors);
         foreach (var (key, _) in spec.Labels ?? [])
         {
@@ -94,32 +94,33 @@ public static class ThresholdValidator
     private static string Describe(JsonElement value) =>
         value.ValueKind == JsonValueKind.String ? $"\"{value.GetString()}\"" : value.GetRawText();
 
-    private static void CheckMetric(AlertThresholdSpec spec, ValidationContext context, List<FieldError> errors)
+    // The metric, when it is known and the statistic applies to it; null otherwise.
+    private static MetricSpec? CheckMetric(AlertThresholdSpec spec, ValidationContext context, List<FieldError> errors)
     {
         if (spec.Metric.Contains('/', StringComparison.Ordinal))
         {
             errors.Add(new("spec.metric", $"\"{spec.Metric}\" refers to another namespace; an AlertThreshold may use built-in metrics and the AgentMetricDefinitions of its own namespace only"));
-            return;
+            return null;
         }
 
         if (PrometheusNames.CheckMetricName(spec.Metric) is { } problem)
         {
             errors.Add(new("spec.metric", problem));
-            return;
+            return null;
         }
 
         if (!Statistics.Contains(spec.Statistic))
         {
             errors.Add(new("spec.statistic", $"must be one of {string.Join(", ", Statistics)}, got \"{spec.Statistic}\""));
-            return;
+            return null;
         }
 
-        var type = BuiltInMetrics.Find(spec.Metric)?.Type
-            ?? context.Definitions.FirstOrDefault(d => d.Spec.Metric.Name == spec.Metric)?.Spec.Metric.ParsedType;
+        var metric = MetricCatalog.Resolve(spec.Metric, context.Definitions);
+        var type = metric?.Type;
         if (TaskRatios.Contains(spec.Statistic) && BuiltInMetrics.Find(spec.Metric) != BuiltInMetrics.Tasks)
         {
             errors.Add(new("spec.statistic", $"{spec.Statistic} is a ratio of task outcomes; use it with metric {BuiltInMetrics.Tasks.SeriesName}"));
-            return;
+            return null;
         }
 
         var fits = type switch
@@ -139,10 +140,13 @@ public static class ThresholdValidator
                 _ => "value or average",
             };
             errors.Add(new("spec.statistic", $"{spec.Statistic} does not apply to {spec.Metric}, a {type.ToString()!.ToLowerInvariant()}; use {allowed}"));
+            return null;
         }
+
+        return metric;
     }
 
-    private static void CheckMode(AlertThresholdSpec spec, List<FieldError> errors)
+    private static void CheckMode(AlertThresholdSpec spec, MetricSpec? metric, List<FieldError> errors)
     {
         var hasThreshold = spec.Threshold is { ValueKind: not JsonValueKind.Null and not JsonValueKind.Undefined };
         if (hasThreshold == (spec.Anomaly is not null))
@@ -151,26 +155,81 @@ public static class ThresholdValidator
             return;
         }
 
-        if (hasThreshold && ReadThreshold(spec.Threshold!.Value).Problem is { } problem)
+        if (spec.Trend is not null && spec.Anomaly is not null)
         {
-            errors.Add(new("spec.threshold", problem));
+            errors.Add(new("spec.trend", "goes with threshold, the value the trend is predicted to cross; an anomaly has no threshold to cross"));
+            return;
+        }
+
+        if (hasThreshold && ReadThreshold(spec.Threshold!.Value) is var (limit, problem))
+        {
+            if (problem is not null)
+            {
+                errors.Add(new("spec.threshold", problem));
+            }
+            else if (Percentiles.Contains(spec.Statistic) && metric?.Buckets is { Count: > 0 } buckets && limit > buckets[^1])
+            {
+                errors.Add(new("spec.threshold", string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{limit} is above {buckets[^1]}, the largest finite bucket bound of {spec.Metric}: a percentile above it cannot be measured, so the alert could never tell; use {buckets[^1]} or less, or give the metric larger buckets")));
+            }
         }
 
         if (spec.Anomaly is { } anomaly)
         {
-            if (!double.IsFinite(anomaly.Deviations) || anomaly.Deviations <= 0)
-            {
-                errors.Add(new("spec.anomaly.deviations", string.Create(CultureInfo.InvariantCulture, $"must be a finite number above 0, got {anomaly.Deviations}")));
-            }
+            CheckAnomaly(spec, anomaly, metric, errors);
+        }
 
-            if (!PrometheusDuration.TryParse(anomaly.BaselineWindow, out var baseline))
-            {
-                errors.Add(new("spec.anomaly.baselineWindow", $"must be a Prometheus duration such as 1d or 12h, got \"{anomaly.BaselineWindow}\""));
-            }
-            else if (PrometheusDuration.TryParse(spec.Window, out var window) && baseline <= window)
-            {
-                errors.Add(new("spec.anomaly.baselineWindow", $"must be longer than spec.window ({spec.Window}) for a baseline to mean anything"));
-            }
+        if (spec.Trend is { } trend)
+        {
+            CheckTrend(spec, trend, errors);
+        }
+    }
+
+    private static void CheckAnomaly(AlertThresholdSpec spec, AnomalyDetection anomaly, MetricSpec? metric, List<FieldError> errors)
+    {
+        if (!double.IsFinite(anomaly.Deviations) || anomaly.Deviations <= 0)
+        {
+            errors.Add(new("spec.anomaly.deviations", string.Create(CultureInfo.InvariantCulture, $"must be a finite number above 0, got {anomaly.Deviations}")));
+        }
+
+        if (anomaly.MinimumDeviation is { } minimum && (!double.IsFinite(minimum) || minimum < 0))
+        {
+            errors.Add(new("spec.anomaly.minimumDeviation", string.Create(CultureInfo.InvariantCulture, $"must be a finite number of at least 0, got {minimum}")));
+        }
+        else if (TaskRatios.Contains(spec.Statistic) && metric is not null && double.IsFinite(anomaly.Deviations)
+            && anomaly.Deviations * (anomaly.MinimumDeviation ?? StatisticUnit.Of(spec.Statistic, metric).DefaultMinimumDeviation) >= 1)
+        {
+            var floor = anomaly.MinimumDeviation ?? StatisticUnit.Of(spec.Statistic, metric).DefaultMinimumDeviation;
+            errors.Add(new("spec.anomaly.deviations", string.Create(
+                CultureInfo.InvariantCulture,
+                $"{anomaly.Deviations} deviations of at least {floor} make {anomaly.Deviations * floor}, but a ratio moves by at most 1: the alert could never fire; lower deviations or minimumDeviation")));
+        }
+
+        if (!PrometheusDuration.TryParse(anomaly.BaselineWindow, out var baseline))
+        {
+            errors.Add(new("spec.anomaly.baselineWindow", $"must be a Prometheus duration such as 1d or 12h, got \"{anomaly.BaselineWindow}\""));
+        }
+        else if (PrometheusDuration.TryParse(spec.Window, out var window) && baseline <= window)
+        {
+            errors.Add(new("spec.anomaly.baselineWindow", $"must be longer than spec.window ({spec.Window}) for a baseline to mean anything"));
+        }
+    }
+
+    private static void CheckTrend(AlertThresholdSpec spec, TrendPrediction trend, List<FieldError> errors)
+    {
+        if (!PrometheusDuration.TryParse(trend.Horizon, out var horizon) || horizon <= TimeSpan.Zero)
+        {
+            errors.Add(new("spec.trend.horizon", $"must be a Prometheus duration above 0 such as 4h or 7d, got \"{trend.Horizon}\""));
+        }
+
+        if (!PrometheusDuration.TryParse(trend.FitWindow, out var fit) || fit <= TimeSpan.Zero)
+        {
+            errors.Add(new("spec.trend.fitWindow", $"must be a Prometheus duration above 0 such as 1h or 1d, got \"{trend.FitWindow}\""));
+        }
+        else if (PrometheusDuration.TryParse(spec.EvaluationInterval, out var interval) && fit < 2 * interval)
+        {
+            errors.Add(new("spec.trend.fitWindow", $"{trend.FitWindow} holds fewer than two evaluations of {spec.EvaluationInterval}; a line needs at least two points"));
         }
     }
 

@@ -12,6 +12,7 @@ public static class Conditions
     public const string RenderFailed = "RenderFailed";
     public const string OutputUnavailable = "OutputUnavailable";
     public const string RulesWritten = "RulesWritten";
+    public const string ApproximatePercentile = "ApproximatePercentile";
     public const string Collecting = "Collecting";
     public const string FeatureDisabled = "FeatureDisabled";
 

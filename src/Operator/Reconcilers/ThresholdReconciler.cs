@@ -37,14 +37,11 @@ public sealed class ThresholdReconciler(
             return ReconcileResult.Done;
         }
 
-        var metric = threshold.Spec.Metric;
-        var type = BuiltInMetrics.Find(metric)?.Type
-            ?? inNamespace.Where(d => d.Spec.Metric.Name == metric).Select(d => d.Spec.Metric.ParsedType).FirstOrDefault(t => t is not null);
-        if (type is null)
+        if (MetricCatalog.Resolve(threshold.Spec.Metric, inNamespace) is not { } metric)
         {
             await SetAsync(
                 threshold, false, Conditions.MetricNotFound,
-                $"spec.metric: {metric} is neither a built-in metric nor defined by an AgentMetricDefinition in namespace {@namespace}; the alert is written once it is",
+                $"spec.metric: {threshold.Spec.Metric} is neither a built-in metric nor defined by an AgentMetricDefinition in namespace {@namespace}; the alert is written once it is",
                 null, cancellationToken);
             return ReconcileResult.Done;
         }
@@ -52,7 +49,7 @@ public sealed class ThresholdReconciler(
         RuleGroup group;
         try
         {
-            group = RuleRenderer.ForThreshold(threshold, type.Value);
+            group = RuleRenderer.ForThreshold(threshold, metric);
         }
         catch (ArgumentException e)
         {
@@ -67,9 +64,11 @@ public sealed class ThresholdReconciler(
             return ReconcileResult.After(TimeSpan.FromMinutes(1));
         }
 
-        await SetAsync(
-            threshold, true, Conditions.RulesWritten, $"{child.Kind} {child.Metadata.Name} holds {group.Rules.Count} rules",
-            group.Rules[0].Expr, cancellationToken);
+        var written = $"{child.Kind} {child.Metadata.Name} holds {group.Rules.Count} rules";
+        var (reason, message) = ThresholdNotes.Approximation(threshold.Spec, metric) is { } approximation
+            ? (Conditions.ApproximatePercentile, $"{written}; {approximation}")
+            : (Conditions.RulesWritten, written);
+        await SetAsync(threshold, true, reason, message, group.Rules[0].Expr, cancellationToken);
         return ReconcileResult.Done;
     }
 

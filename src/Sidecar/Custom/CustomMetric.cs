@@ -12,7 +12,7 @@ namespace AgentMetrics.Sidecar.Custom;
 public sealed class CustomMetric
 {
     /// <summary>Prometheus' default histogram buckets, for definitions that name none.</summary>
-    public static readonly double[] DefaultBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    public static readonly double[] DefaultBuckets = [.. MetricCatalog.DefaultBuckets];
 
     private readonly string[] _labels;
     private readonly KeyValuePair<string, string>[] _match;
