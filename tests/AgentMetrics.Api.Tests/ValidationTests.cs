@@ -46,6 +46,13 @@ public sealed class ValidationTests
         { "label set by agent-metrics", """{"labels":{"severity":"page"}}""", "spec.labels.severity", "set by agent-metrics" },
         { "reserved label", """{"labels":{"__team":"x"}}""", "spec.labels.__team", "must not start with \"__\"" },
         { "relative runbook", """{"runbookUrl":"wiki/agents"}""", "spec.runbookUrl", "must be an absolute URL" },
+        { "threshold label", """{"labels":{"threshold":"other"}}""", "spec.labels.threshold", "set by agent-metrics" },
+        { "percentile above the largest bucket bound", """{"threshold":500}""", "spec.threshold", "500 is above 409.6, the largest finite bucket bound of agent_task_duration_seconds" },
+        { "negative minimum deviation", """{"threshold":null,"anomaly":{"minimumDeviation":-1}}""", "spec.anomaly.minimumDeviation", "must be a finite number of at least 0" },
+        { "a ratio anomaly that cannot fire", """{"metric":"agent_tasks_total","statistic":"errorRate","threshold":null,"anomaly":{"deviations":4,"minimumDeviation":0.3}}""", "spec.anomaly.deviations", "more than a ratio can move, which is at most 1" },
+        { "trend without a threshold", """{"threshold":null,"anomaly":{"deviations":3},"trend":{"horizon":"1h"}}""", "spec.trend", "goes with threshold" },
+        { "trend horizon", """{"trend":{"horizon":"soon"}}""", "spec.trend.horizon", "must be a Prometheus duration above 0" },
+        { "trend fit over one evaluation", """{"trend":{"fitWindow":"30s"},"evaluationInterval":"30s"}""", "spec.trend.fitWindow", "a line needs at least two points" },
     };
 
     [Fact]

@@ -64,6 +64,26 @@ public sealed class ReconcileTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task APercentileThresholdBetweenBucketBoundsSaysItIsAnEstimateAndOnABoundItIsExact()
+    {
+        await using var op = await OperatorHarness.StartAsync();
+        await using var ns = await op.Plane.CreateNamespaceAsync("bounds");
+        await op.Plane.Kubectl.RunAsync("apply", "-n", ns.Name, "-f", RepoPaths.Combine("config", "samples", "alertthreshold-p99-latency.yaml"));
+
+        await Eventually.UntilAsync(
+            async () => await Ready(op, ns.Name, "alertthreshold/support-p99-latency") == "True/ApproximatePercentile", Patience, "ApproximatePercentile");
+        var message = await op.Plane.Kubectl.RunAsync(
+            "get", "alertthreshold", "support-p99-latency", "-n", ns.Name, "-o", "jsonpath={.status.conditions[0].message}");
+        Assert.Contains(
+            "spec.threshold 30s lies between the bucket bounds 25.6s and 51.2s of agent_task_duration_seconds", message, StringComparison.Ordinal);
+
+        await op.Plane.Kubectl.RunAsync("patch", "alertthreshold", "support-p99-latency", "-n", ns.Name, "--type=merge", "-p", """{"spec":{"threshold":25.6}}""");
+
+        await Eventually.UntilAsync(
+            async () => await Ready(op, ns.Name, "alertthreshold/support-p99-latency") == "True/RulesWritten", Patience, "RulesWritten on a bound");
+    }
+
+    [Fact]
     public async Task AThresholdOnAMetricNotYetDefinedBecomesReadyOnceItIs()
     {
         await using var op = await OperatorHarness.StartAsync();

@@ -54,6 +54,9 @@ public sealed class PromtoolRuleTests
             ("support", "costly", """{"metric":"agent_task_cost_dollars","statistic":"average","threshold":0.25,"window":"5m","for":"2m"}"""),
             ("support", "escalating", """{"metric":"agent_escalations_total","statistic":"rate","threshold":0.5,"window":"5m","for":"2m"}"""),
             ("support", "queue", """{"metric":"agent_queue_depth","statistic":"value","threshold":null,"anomaly":{"deviations":3,"baselineWindow":"1h"},"window":"5m","for":"2m"}""")),
+
+        // Trend mode: the line fitted over the last 15m passes the threshold within 30m.
+        ["trend"] = new(false, ("support", "queue-filling-up", """{"metric":"agent_queue_depth","statistic":"value","threshold":50,"trend":{"horizon":"30m","fitWindow":"15m"},"for":"5m"}""")),
     };
 
     public static TheoryData<string> Cases => [.. All.Keys];

@@ -51,6 +51,39 @@ public sealed class RuleRendererTests
     }
 
     [Theory]
+    [InlineData(30.0, "spec.threshold 30s lies between the bucket bounds 25.6s and 51.2s of agent_task_duration_seconds")]
+    [InlineData(0.05, "spec.threshold 50ms lies between the bucket bounds 0s and 100ms of agent_task_duration_seconds")]
+    [InlineData(25.6, null)]
+    [InlineData(409.6, null)]
+    public void APercentileThresholdOffTheBucketBoundsIsNamedAnEstimate(double threshold, string? note)
+    {
+        var spec = Threshold("slow", $$"""{"threshold":{{threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}""").Spec;
+
+        var approximation = ThresholdNotes.Approximation(spec, BuiltInMetrics.TaskDuration);
+
+        if (note is null)
+        {
+            Assert.Null(approximation);
+        }
+        else
+        {
+            Assert.StartsWith(note, approximation, StringComparison.Ordinal);
+            Assert.EndsWith("set spec.threshold to one of them for an exact alert", approximation, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void ACustomHistogramsEstimateSaysToAddTheThresholdToItsBuckets()
+    {
+        var spec = Threshold("refunds", """{"metric":"refund_amount_dollars","threshold":120}""").Spec;
+        var definition = Samples.Definitions().Single(d => d.Spec.Metric.Name == "refund_amount_dollars");
+
+        var approximation = ThresholdNotes.Approximation(spec, Samples.MetricOf("refund_amount_dollars", [definition]));
+
+        Assert.Contains("add $120 to the buckets of the AgentMetricDefinition of refund_amount_dollars", approximation, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("support-p99-latency", "SupportP99Latency")]
     [InlineData("task.error_rate", "TaskErrorRate")]
     [InlineData("5xx-errors", "Alert5xxErrors")]

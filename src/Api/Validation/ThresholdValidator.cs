@@ -203,7 +203,7 @@ public static class ThresholdValidator
             var floor = anomaly.MinimumDeviation ?? StatisticUnit.Of(spec.Statistic, metric).DefaultMinimumDeviation;
             errors.Add(new("spec.anomaly.deviations", string.Create(
                 CultureInfo.InvariantCulture,
-                $"{anomaly.Deviations} deviations of at least {floor} make {anomaly.Deviations * floor}, but a ratio moves by at most 1: the alert could never fire; lower deviations or minimumDeviation")));
+                $"{anomaly.Deviations} deviations of at least {floor} each are more than a ratio can move, which is at most 1: the alert could never fire; lower deviations or minimumDeviation")));
         }
 
         if (!PrometheusDuration.TryParse(anomaly.BaselineWindow, out var baseline))
