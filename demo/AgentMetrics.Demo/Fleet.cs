@@ -46,7 +46,10 @@ internal sealed record AgentKind(string Name, string Role, int Replicas, bool Sl
     };
 }
 
-/// <summary>The demo's agent kinds: two pods each, so one slow kind stands out against the rest of the fleet.</summary>
+/// <summary>
+/// The demo's agent kinds: two pods each, so one slow kind stands out against the rest of the fleet. The
+/// slow one is the support agent, the one the p99 sample watches, so its alert is the one that fires.
+/// </summary>
 internal static class AgentKinds
 {
     private static readonly (string Name, string Role)[] Names =
@@ -64,7 +67,7 @@ internal static class AgentKinds
         {
             var (name, role) = i < Names.Length ? Names[i] : ($"agent-{i + 1}", "support");
             var replicas = (pods / count) + (i < pods % count ? 1 : 0);
-            kinds.Add(new AgentKind(name, role, replicas, Slow: count > 1 && i == 1));
+            kinds.Add(new AgentKind(name, role, replicas, Slow: count > 1 && i == 0));
         }
 
         return kinds;

@@ -93,7 +93,9 @@ Console.WriteLine($"""
 
       Prometheus     {prometheus.Url}graph?g0.expr=sum%20by%20(agent)%20(rate(agent_tasks_total%5B1m%5D))&g0.tab=0&g0.range_input=15m
                      try: histogram_quantile(0.99, sum by (agent, le) (rate(agent_task_duration_seconds_bucket[1m])))
-                          namespace_agent:agent_task_duration_seconds:p99_5m:fleet_zscore   (the slow outlier stands out)
+                          namespace_agent:agent_task_duration_seconds:p99_5m:fleet_zscore
+                            (support-agent, sixteen times slower than the rest, scores far above 3; the others near 0)
+                          ALERTS   (its SupportP99Latency goes pending at once and fires after 5m; no other agent alerts)
       Alertmanager   {alertmanager.Url}
       kubectl        kubectl --kubeconfig {plane.KubeconfigPath} get agentmetrics,pods -n {Fleet}
       dashboards     kubectl --kubeconfig {plane.KubeconfigPath} get configmaps -n {System} -l grafana_dashboard=1

@@ -8,7 +8,7 @@ namespace AgentMetrics.Operator.Tests;
 
 /// <summary>
 /// make demo's program, as a newcomer runs it: everything comes up, the printed Prometheus shows the
-/// fleet's metrics moving, and Ctrl-C leaves no process behind.
+/// fleet's metrics moving and the planted slow agent standing out, and Ctrl-C leaves no process behind.
 /// </summary>
 [Collection(OperatorCollection.Name)]
 public sealed partial class DemoTests(ITestOutputHelper output)
@@ -24,7 +24,7 @@ public sealed partial class DemoTests(ITestOutputHelper output)
         // A terminal delivers Ctrl-C; a test runner may have started this process with SIGINT ignored, which
         // .NET then keeps ignored. perl (always on Debian) restores the default before it becomes the demo.
         await using var process = ManagedProcess.Start(
-            "agent-metrics-demo", "perl", ["-e", "$SIG{INT} = 'DEFAULT'; exec @ARGV or die \"exec: $!\"", "dotnet", demo, "--agents", "4"], log,
+            "agent-metrics-demo", "perl", ["-e", "$SIG{INT} = 'DEFAULT'; exec @ARGV or die \"exec: $!\"", "dotnet", demo, "--agents", "6"], log,
             new Dictionary<string, string> { ["AGENT_METRICS_TEST_ROOT"] = root });
 
         Uri? prometheus = null;
@@ -47,7 +47,7 @@ public sealed partial class DemoTests(ITestOutputHelper output)
         }
 
         await Eventually.UntilAsync(
-            async () => await QueryAsync("count(count by (pod) (agent_metrics_sidecar_series))") == 4, TimeSpan.FromSeconds(60), "four agents reporting");
+            async () => await QueryAsync("count(count by (pod) (agent_metrics_sidecar_series))") == 6, TimeSpan.FromSeconds(60), "six agents reporting");
         // A sidecar reports itself before its agent's first task arrives: the count is there to compare only once a task is.
         var before = double.NaN;
         await Eventually.UntilAsync(
@@ -66,6 +66,28 @@ public sealed partial class DemoTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"tasks went from {before} to {now}; {process.LogTail(14)}");
+
+        // Three kinds of agent, two pods each; support-agent is the slow one. Its fleet score stands far
+        // above 3, the two others' stay below it, and its p99 alert is pending (it fires after 5m).
+        const string Score = "namespace_agent:agent_task_duration_seconds:p99_5m:fleet_zscore";
+        var scores = "";
+        try
+        {
+            await Eventually.UntilAsync(
+                async () =>
+                {
+                    scores = await http.GetStringAsync(new Uri(prometheus!, $"/api/v1/query?query={Uri.EscapeDataString($"{Score} or ALERTS")}"));
+                    return await QueryAsync($"count({Score})") == 3
+                        && await QueryAsync($"{Score}{{agent=\"support-agent\"}}") > 3
+                        && double.IsNaN(await QueryAsync($"abs({Score}{{agent!=\"support-agent\"}}) > 3"))
+                        && await QueryAsync("count(ALERTS{alertname=\"SupportP99Latency\", agent=\"support-agent\"})") == 1;
+                },
+                TimeSpan.FromSeconds(120), "support-agent's fleet score above 3, the others' below it, and its SupportP99Latency alert");
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; scores and alerts: {scores}\n{process.LogTail(40)}", e);
+        }
 
         // Ctrl-C, as in a terminal.
         using (var interrupt = System.Diagnostics.Process.Start("kill", ["-INT", process.Identity.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
