@@ -4,9 +4,25 @@ using AgentMetrics.Api.Validation;
 
 namespace AgentMetrics.Rendering;
 
-/// <summary>What a threshold's status says about how exactly its alert can judge the threshold.</summary>
+/// <summary>What a threshold's status says about how exactly, and from when, its alert can judge.</summary>
 public static class ThresholdNotes
 {
+    /// <summary>
+    /// For an anomaly threshold, what its baseline is and how much recorded history it needs before it can
+    /// fire; null for the other modes.
+    /// </summary>
+    public static string? History(AlertThresholdSpec spec)
+    {
+        if (spec.Anomaly is not { } anomaly || !PrometheusDuration.TryParse(anomaly.BaselineWindow, out var baseline)
+            || !PrometheusDuration.TryParse(RuleRenderer.RecentPart(spec), out var recent))
+        {
+            return null;
+        }
+
+        return $"the baseline is the {anomaly.BaselineWindow} before the last {RuleRenderer.RecentPart(spec)} (spec.window + spec.for), "
+            + $"so the alert can fire once {PrometheusDuration.Format(baseline + recent)} of the statistic is recorded";
+    }
+
     /// <summary>
     /// For a percentile threshold between two bucket bounds, why the alert is an estimate and how to make
     /// it exact; null when it is exact (on a bound) or not a percentile threshold.

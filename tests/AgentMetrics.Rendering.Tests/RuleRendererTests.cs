@@ -73,6 +73,17 @@ public sealed class RuleRendererTests
     }
 
     [Fact]
+    public void AnAnomalyThresholdSaysWhatItsBaselineIsAndHowMuchHistoryItNeeds()
+    {
+        var spec = Threshold("spend", """{"threshold":null,"anomaly":{"baselineWindow":"1d"},"window":"5m","for":"10m"}""").Spec;
+
+        Assert.Equal(
+            "the baseline is the 1d before the last 15m (spec.window + spec.for), so the alert can fire once 1d15m of the statistic is recorded",
+            ThresholdNotes.History(spec));
+        Assert.Null(ThresholdNotes.History(Threshold("slow", "{}").Spec));
+    }
+
+    [Fact]
     public void ACustomHistogramsEstimateSaysToAddTheThresholdToItsBuckets()
     {
         var spec = Threshold("refunds", """{"metric":"refund_amount_dollars","threshold":120}""").Spec;

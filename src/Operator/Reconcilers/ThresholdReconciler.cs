@@ -65,6 +65,11 @@ public sealed class ThresholdReconciler(
         }
 
         var written = $"{child.Kind} {child.Metadata.Name} holds {group.Rules.Count} rules";
+        if (ThresholdNotes.History(threshold.Spec) is { } history)
+        {
+            written = $"{written}; {history}";
+        }
+
         var (reason, message) = ThresholdNotes.Approximation(threshold.Spec, metric) is { } approximation
             ? (Conditions.ApproximatePercentile, $"{written}; {approximation}")
             : (Conditions.RulesWritten, written);
