@@ -344,7 +344,7 @@ public sealed class InjectionTests(ITestOutputHelper output)
           metric: agent_task_duration_seconds
           statistic: p99
           comparison: GreaterThan
-          threshold: 30
+          threshold: 25.6
           window: 5m
           for: 5m
           severity: warning
