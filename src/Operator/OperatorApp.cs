@@ -2,6 +2,7 @@ using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Config;
 using AgentMetrics.Kubernetes.Runtime;
 using AgentMetrics.Operator.Certificates;
+using AgentMetrics.Operator.Discovery;
 using AgentMetrics.Operator.Injection;
 using AgentMetrics.Operator.Streaming;
 using AgentMetrics.Operator.Webhooks;
@@ -81,6 +82,7 @@ public static class OperatorApp
             : Results.Text("informers are not synced yet", statusCode: 503));
         var exporter = app.Services.GetRequiredService<MeterTextExporter>();
         app.MapGet("/metrics", () => Results.Text(exporter.Scrape(), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapScrapeTargets(() => runtime.Pods.Cache.List());
         app.MapValidationWebhooks(runtime);
         app.MapInjectionWebhook(new InjectionContext
         {

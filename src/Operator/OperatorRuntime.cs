@@ -37,16 +37,23 @@ public sealed class OperatorRuntime : IDisposable
         Definitions = Informer(new Informer<AgentMetricDefinition>(client, AgentMetricDefinition.Type, ApiJsonContext.Default.AgentMetricDefinition, logger: logs.CreateLogger("informer.agentmetricdefinitions")));
         Thresholds = Informer(new Informer<AlertThreshold>(client, AlertThreshold.Type, ApiJsonContext.Default.AlertThreshold, logger: logs.CreateLogger("informer.alertthresholds")));
         Pods = Informer(new Informer<KubernetesObject>(client, ResourceType.Pods, KubernetesJsonContext.Default.KubernetesObject, logger: logs.CreateLogger("informer.pods")));
+        var adapter = PrometheusOutput.For(output);
         var children = Informer(new Informer<KubernetesObject>(
             client,
-            output.Mode == OutputMode.PrometheusOperator ? OutputWriter.PrometheusRules : ResourceType.ConfigMaps,
+            adapter.RulesKind,
             KubernetesJsonContext.Default.KubernetesObject,
             new InformerOptions { LabelSelector = $"{Names.ManagedByLabel}={Names.ManagedBy}" },
             logs.CreateLogger("informer.children")));
+        var scrapes = Informer(new Informer<KubernetesObject>(
+            client,
+            adapter.ScrapeKind,
+            KubernetesJsonContext.Default.KubernetesObject,
+            new InformerOptions { LabelSelector = $"{Names.ManagedByLabel}={Names.ManagedBy},{Names.ScrapeConfigLabel}" },
+            logs.CreateLogger("informer.scrape")));
 
         Feed = new DefinitionFeed(Definitions, Pods);
 
-        var writer = new OutputWriter(client, output);
+        var writer = new OutputWriter(client, adapter);
         var events = new EventRecorder(client, "agent-metrics-operator", logs.CreateLogger("events"));
         var status = new StatusWriter(client, events);
         var definitionReconciler = new DefinitionReconciler(Definitions, Pods, writer, status, Feature, time);
@@ -70,6 +77,9 @@ public sealed class OperatorRuntime : IDisposable
             logs.CreateLogger("dashboards"));
         PodController = new Controller<KubernetesObject>(
             "pod", Pods, new SkippedInjectionReporter(Pods, events).ReconcileAsync, logger: logs.CreateLogger("controller.pod"));
+        ScrapeController = new Controller<KubernetesObject>(
+                "scrape", scrapes, new ScrapeReconciler(Pods, writer, Feature).ReconcileAsync, logger: logs.CreateLogger("controller.scrape"))
+            .Watches(Pods, ScrapeReconciler.Affected);
 
         // A flip of the flag concerns every object: requeue them all, so each status says so within a moment.
         Feature.Changed += _ =>
@@ -83,6 +93,11 @@ public sealed class OperatorRuntime : IDisposable
             {
                 ThresholdController.Queue.Add(threshold.Key());
             }
+
+            foreach (var @namespace in Pods.Cache.List().Where(Agents.Injected).Select(p => p.Metadata.Namespace!).Distinct())
+            {
+                ScrapeController.Queue.Add(ScrapeReconciler.KeyOf(@namespace));
+            }
         };
     }
 
@@ -94,6 +109,9 @@ public sealed class OperatorRuntime : IDisposable
 
     /// <summary>Reports pods the injection had to skip, as Events on them.</summary>
     public Controller<KubernetesObject> PodController { get; }
+
+    /// <summary>Writes each namespace's scrape configuration while it has injected agents.</summary>
+    public Controller<KubernetesObject> ScrapeController { get; }
 
     /// <summary>True once every informer has listed.</summary>
     public bool HasSynced => Definitions.HasSynced && Thresholds.HasSynced && Pods.HasSynced && _configMaps.HasSynced;
@@ -128,7 +146,7 @@ public sealed class OperatorRuntime : IDisposable
     public Task RunControllersAsync(CancellationToken cancellationToken) =>
         Task.WhenAll(
             DefinitionController.RunAsync(cancellationToken), ThresholdController.RunAsync(cancellationToken), PodController.RunAsync(cancellationToken),
-            Dashboards.RunAsync(cancellationToken));
+            ScrapeController.RunAsync(cancellationToken), Dashboards.RunAsync(cancellationToken));
 
     /// <inheritdoc />
     public void Dispose()
@@ -136,6 +154,7 @@ public sealed class OperatorRuntime : IDisposable
         DefinitionController.Dispose();
         ThresholdController.Dispose();
         PodController.Dispose();
+        ScrapeController.Dispose();
         Dashboards.Dispose();
     }
 

@@ -3,75 +3,9 @@ using AgentMetrics.Kubernetes.Models;
 
 namespace AgentMetrics.Rendering;
 
-/// <summary>Renders the Kubernetes objects that carry rules and scrape configuration; pure functions of their input.</summary>
+/// <summary>Renders the dashboards' ConfigMaps, and the parts every output mode's objects share; pure functions of their input.</summary>
 public static class ObjectRenderer
 {
-    /// <summary>
-    /// The object holding <paramref name="group"/> for <paramref name="owner"/>: a PrometheusRule, or a
-    /// ConfigMap with one rule file, in the owner's namespace, controlled by the owner.
-    /// </summary>
-    public static KubernetesObject Rules(IKubernetesObject owner, RuleGroup group, OutputOptions options)
-    {
-        var meta = owner.Metadata;
-        var name = Names.RulesObject(owner.Kind!, meta.Name!);
-        var labels = Labels(owner);
-        if (options.Mode == OutputMode.ConfigMaps)
-        {
-            labels[Names.RulesLabel] = "true";
-            return new KubernetesObject
-            {
-                ApiVersion = "v1",
-                Kind = "ConfigMap",
-                Metadata = Metadata(name, meta.Namespace!, labels, owner),
-                Body = new JsonObject { ["data"] = new JsonObject { [$"{meta.Namespace}-{name}.rules.yaml"] = RuleFile.Render([group]) } },
-            };
-        }
-
-        foreach (var (key, value) in options.SelectorLabels)
-        {
-            labels[key] = value;
-        }
-
-        return new KubernetesObject
-        {
-            ApiVersion = "monitoring.coreos.com/v1",
-            Kind = "PrometheusRule",
-            Metadata = Metadata(name, meta.Namespace!, labels, owner),
-            Body = new JsonObject { ["spec"] = new JsonObject { ["groups"] = new JsonArray(GroupJson(group)) } },
-        };
-    }
-
-    /// <summary>The built-in recording rules (every agent metric per agent and per namespace, and the fleet z-scores), owned by no one.</summary>
-    public static KubernetesObject BuiltInRules(string @namespace, OutputOptions options)
-    {
-        var labels = new Dictionary<string, string> { [Names.ManagedByLabel] = Names.ManagedBy };
-        var group = RuleRenderer.BuiltIn();
-        if (options.Mode == OutputMode.ConfigMaps)
-        {
-            labels[Names.RulesLabel] = "true";
-            return new KubernetesObject
-            {
-                ApiVersion = "v1",
-                Kind = "ConfigMap",
-                Metadata = Metadata(Names.BuiltInRules, @namespace, labels, null),
-                Body = new JsonObject { ["data"] = new JsonObject { [$"{@namespace}-{Names.BuiltInRules}.rules.yaml"] = RuleFile.Render([group]) } },
-            };
-        }
-
-        foreach (var (key, value) in options.SelectorLabels)
-        {
-            labels[key] = value;
-        }
-
-        return new KubernetesObject
-        {
-            ApiVersion = "monitoring.coreos.com/v1",
-            Kind = "PrometheusRule",
-            Metadata = Metadata(Names.BuiltInRules, @namespace, labels, null),
-            Body = new JsonObject { ["spec"] = new JsonObject { ["groups"] = new JsonArray(GroupJson(group)) } },
-        };
-    }
-
     /// <summary>
     /// A dashboard as the ConfigMap Grafana's dashboard sidecar loads: label grafana_dashboard "1", and the
     /// folder in the annotation the sidecar is configured to read.
@@ -99,68 +33,7 @@ public static class ObjectRenderer
         };
     }
 
-    /// <summary>
-    /// How Prometheus finds the sidecars of a namespace: a PodMonitor over pods with the sidecar, or a
-    /// ConfigMap with a scrape_config snippet using Kubernetes pod discovery. Sidecar labels win
-    /// (honor labels), because the sidecar already sets namespace, pod and agent.
-    /// </summary>
-    public static KubernetesObject Scrape(string @namespace, OutputOptions options, IKubernetesObject? owner = null)
-    {
-        var labels = new Dictionary<string, string> { [Names.ManagedByLabel] = Names.ManagedBy };
-        if (options.Mode == OutputMode.ConfigMaps)
-        {
-            labels[Names.ScrapeConfigLabel] = "true";
-            var snippet = $"""
-                - job_name: "agent-metrics/{@namespace}"
-                  scrape_interval: "{options.ScrapeInterval}"
-                  honor_labels: true
-                  kubernetes_sd_configs:
-                  - role: pod
-                    namespaces:
-                      names: ["{@namespace}"]
-                  relabel_configs:
-                  - source_labels: [__meta_kubernetes_pod_container_port_name]
-                    regex: "{Names.MetricsPortName}"
-                    action: keep
-
-                """;
-            return new KubernetesObject
-            {
-                ApiVersion = "v1",
-                Kind = "ConfigMap",
-                Metadata = Metadata(Names.ScrapeObject, @namespace, labels, owner),
-                Body = new JsonObject { ["data"] = new JsonObject { [$"{@namespace}-agent-metrics.scrape.yaml"] = snippet } },
-            };
-        }
-
-        foreach (var (key, value) in options.SelectorLabels)
-        {
-            labels[key] = value;
-        }
-
-        return new KubernetesObject
-        {
-            ApiVersion = "monitoring.coreos.com/v1",
-            Kind = "PodMonitor",
-            Metadata = Metadata(Names.ScrapeObject, @namespace, labels, owner),
-            Body = new JsonObject
-            {
-                ["spec"] = new JsonObject
-                {
-                    ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { [Names.InjectedLabel] = "true" } },
-                    ["podMetricsEndpoints"] = new JsonArray(new JsonObject
-                    {
-                        ["port"] = Names.MetricsPortName,
-                        ["path"] = "/metrics",
-                        ["interval"] = options.ScrapeInterval,
-                        ["honorLabels"] = true,
-                    }),
-                },
-            },
-        };
-    }
-
-    private static JsonObject GroupJson(RuleGroup group)
+    internal static JsonObject GroupJson(RuleGroup group)
     {
         var rules = new JsonArray();
         foreach (var rule in group.Rules)
@@ -197,14 +70,14 @@ public static class ObjectRenderer
         return new JsonObject { ["name"] = group.Name, ["interval"] = group.Interval, ["rules"] = rules };
     }
 
-    private static Dictionary<string, string> Labels(IKubernetesObject owner) => new()
+    internal static Dictionary<string, string> Labels(IKubernetesObject owner) => new()
     {
         [Names.ManagedByLabel] = Names.ManagedBy,
         [Names.OwnerKindLabel] = owner.Kind!,
         [Names.OwnerNameLabel] = Names.Truncate(owner.Metadata.Name!),
     };
 
-    private static ObjectMeta Metadata(string name, string @namespace, Dictionary<string, string> labels, IKubernetesObject? owner) => new()
+    internal static ObjectMeta Metadata(string name, string @namespace, Dictionary<string, string> labels, IKubernetesObject? owner) => new()
     {
         Name = name,
         Namespace = @namespace,

@@ -30,7 +30,7 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         var expected = Directory.GetFiles(samples, "*.yaml").Length;
         var applied = clock.Elapsed;
         await Eventually.UntilAsync(
-            async () => (await op.Client.ListAsync(Reconcilers.OutputWriter.PrometheusRules, ns.Name, Kubernetes.Models.KubernetesJsonContext.Default.KubernetesObject)).Items.Count == expected,
+            async () => (await op.Client.ListAsync(PrometheusOutput.PrometheusRules, ns.Name, Kubernetes.Models.KubernetesJsonContext.Default.KubernetesObject)).Items.Count == expected,
             Patience, $"{expected} PrometheusRules", TimeSpan.FromMilliseconds(10));
         output.WriteLine($"all {expected} children present {(clock.Elapsed - applied).TotalMilliseconds:0} ms after kubectl apply returned ({applied.TotalMilliseconds:0} ms for kubectl itself)");
         await Eventually.UntilAsync(

@@ -49,7 +49,7 @@ public sealed class ObjectRendererTests
         var threshold = Samples.Thresholds()[0];
         threshold.Metadata.Uid = "uid-1";
 
-        var rule = ObjectRenderer.Rules(threshold, RuleRenderer.ForThreshold(threshold, Api.Catalog.BuiltInMetrics.Tasks), options);
+        var rule = PrometheusOutput.For(options).Rules(threshold, RuleRenderer.ForThreshold(threshold, Api.Catalog.BuiltInMetrics.Tasks));
 
         Assert.Equal("monitoring", rule.Metadata.Labels!["release"]);
         Assert.Equal("agent-metrics", rule.Metadata.Labels[Names.ManagedByLabel]);
@@ -79,9 +79,10 @@ public sealed class ObjectRendererTests
             obj.Metadata.Uid = $"00000000-0000-0000-0000-{i:D12}";
         }
 
-        var objects = new List<KubernetesObject> { ObjectRenderer.Scrape(Samples.Namespace, options) };
-        objects.AddRange(definitions.Select(d => ObjectRenderer.Rules(d, RuleRenderer.ForDefinition(d), options)));
-        objects.AddRange(thresholds.Select(t => ObjectRenderer.Rules(t, RuleRenderer.ForThreshold(t, Samples.MetricOf(t.Spec.Metric, definitions)), options)));
+        var output = PrometheusOutput.For(options);
+        var objects = new List<KubernetesObject> { output.Scrape(Samples.Namespace) };
+        objects.AddRange(definitions.Select(d => output.Rules(d, RuleRenderer.ForDefinition(d))));
+        objects.AddRange(thresholds.Select(t => output.Rules(t, RuleRenderer.ForThreshold(t, Samples.MetricOf(t.Spec.Metric, definitions)))));
         return objects;
     }
 }

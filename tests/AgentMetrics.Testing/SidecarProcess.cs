@@ -14,27 +14,39 @@ public sealed class SidecarProcess : IAsyncDisposable
     private readonly Dictionary<string, string> _environment;
     private readonly string _directory;
 
-    private SidecarProcess(string directory, string[] arguments, Dictionary<string, string> environment)
+    private SidecarProcess(string directory, string[] arguments, Dictionary<string, string> environment, string metricsHost = "127.0.0.1", int? metricsPort = null)
     {
         _directory = directory;
         _arguments = arguments;
         _environment = environment;
         IngestPort = LoopbackPorts.Next();
-        MetricsPort = LoopbackPorts.Next();
+        MetricsHost = metricsHost;
+        MetricsPort = metricsPort ?? LoopbackPorts.Next();
     }
 
     public int IngestPort { get; }
+
+    /// <summary>The loopback address the metrics port listens on: 127.0.0.1, or a pod's own address.</summary>
+    public string MetricsHost { get; }
 
     public int MetricsPort { get; }
 
     public Uri Ingest => new($"http://127.0.0.1:{IngestPort}");
 
-    public Uri Metrics => new($"http://127.0.0.1:{MetricsPort}");
+    public Uri Metrics => new($"http://{MetricsHost}:{MetricsPort}");
 
     public ManagedProcess? Process { get; private set; }
 
     /// <summary>Starts a sidecar for pod <paramref name="pod"/> with extra command-line arguments, and waits until it is ready.</summary>
-    public static async Task<SidecarProcess> StartAsync(string pod, IReadOnlyDictionary<string, string>? environment = null, params string[] arguments)
+    public static Task<SidecarProcess> StartAsync(string pod, IReadOnlyDictionary<string, string>? environment = null, params string[] arguments) =>
+        StartAsync(pod, "127.0.0.1", null, environment, arguments);
+
+    /// <summary>
+    /// Starts a sidecar for pod <paramref name="pod"/> whose metrics port listens on <paramref name="metricsHost"/>:<paramref name="metricsPort"/>,
+    /// as a pod's would on its own address (each of 127.0.0.0/8 is this machine's), and waits until it is ready.
+    /// </summary>
+    public static async Task<SidecarProcess> StartAsync(
+        string pod, string metricsHost, int? metricsPort, IReadOnlyDictionary<string, string>? environment = null, params string[] arguments)
     {
         var env = new Dictionary<string, string>
         {
@@ -49,7 +61,7 @@ public sealed class SidecarProcess : IAsyncDisposable
             env[key] = value;
         }
 
-        var sidecar = new SidecarProcess(ProcessRegistry.Current.CreateDirectory("sidecar"), arguments, env);
+        var sidecar = new SidecarProcess(ProcessRegistry.Current.CreateDirectory("sidecar"), arguments, env, metricsHost, metricsPort);
         await sidecar.StartAsync();
         return sidecar;
     }
@@ -78,7 +90,7 @@ public sealed class SidecarProcess : IAsyncDisposable
         Process = ManagedProcess.Start(
             "agent-metrics-sidecar",
             file,
-            [.. prefix, $"--ingest-listen=http://127.0.0.1:{IngestPort}", $"--metrics-listen=http://127.0.0.1:{MetricsPort}", .. _arguments],
+            [.. prefix, $"--ingest-listen=http://127.0.0.1:{IngestPort}", $"--metrics-listen=http://{MetricsHost}:{MetricsPort}", .. _arguments],
             Path.Combine(_directory, "sidecar.log"),
             _environment);
         await Eventually.UntilAsync(

@@ -139,7 +139,7 @@ public sealed class DashboardReconciler : IDisposable
         }
 
         // Without the rules the real-time panels still work on raw series; history and anomalies wait for them.
-        return await _output.ApplyAsync(ObjectRenderer.BuiltInRules(_namespace, _output.Options), cancellationToken) is null
+        return await _output.ApplyAsync(_output.Output.BuiltInRules(_namespace), cancellationToken) is null
             ? ReconcileResult.Done
             : ReconcileResult.After(TimeSpan.FromMinutes(1));
     }

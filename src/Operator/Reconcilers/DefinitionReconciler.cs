@@ -49,7 +49,7 @@ public sealed class DefinitionReconciler(
             return ReconcileResult.Done;
         }
 
-        var child = ObjectRenderer.Rules(definition, group, output.Options);
+        var child = output.Output.Rules(definition, group);
         if (await output.ApplyAsync(child, cancellationToken) is { } unavailable)
         {
             await SetAsync(definition, false, Conditions.OutputUnavailable, unavailable, (matched, injected), cancellationToken);

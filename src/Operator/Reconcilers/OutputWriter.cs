@@ -4,14 +4,11 @@ using AgentMetrics.Rendering;
 
 namespace AgentMetrics.Operator.Reconcilers;
 
-/// <summary>Writes rendered children by server-side apply, and removes those of the output mode not in use.</summary>
-public sealed class OutputWriter(KubernetesClient client, OutputOptions options)
+/// <summary>Writes what the output adapter renders by server-side apply, and removes what the other output mode left.</summary>
+public sealed class OutputWriter(KubernetesClient client, PrometheusOutput output)
 {
-    public static readonly ResourceType PrometheusRules = new("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule");
-    public static readonly ResourceType PodMonitors = new("monitoring.coreos.com", "v1", "podmonitors", "PodMonitor");
-
-    /// <summary>The output configuration children are rendered with.</summary>
-    public OutputOptions Options { get; } = options;
+    /// <summary>The adapter of the output mode in use.</summary>
+    public PrometheusOutput Output { get; } = output;
 
     /// <summary>
     /// Applies <paramref name="child"/>, then deletes the same-named object of the other mode, if any,
@@ -19,12 +16,7 @@ public sealed class OutputWriter(KubernetesClient client, OutputOptions options)
     /// </summary>
     public async Task<string?> ApplyAsync(KubernetesObject child, CancellationToken cancellationToken)
     {
-        var (type, other) = child.Kind switch
-        {
-            "PrometheusRule" => (PrometheusRules, ResourceType.ConfigMaps),
-            "PodMonitor" => (PodMonitors, ResourceType.ConfigMaps),
-            _ => (ResourceType.ConfigMaps, child.Metadata.Labels?.ContainsKey(Names.RulesLabel) == true ? PrometheusRules : PodMonitors),
-        };
+        var type = Output.KindOf(child);
         var @namespace = child.Metadata.Namespace!;
         var name = child.Metadata.Name!;
         try
@@ -36,8 +28,16 @@ public sealed class OutputWriter(KubernetesClient client, OutputOptions options)
             return $"{type.Group}/{type.Version} {type.Kind} is not served by this cluster: install the Prometheus Operator's CRDs, or run the operator with --output=configmaps";
         }
 
-        await DeleteIfOursAsync(other, @namespace, name, cancellationToken);
+        await DeleteIfOursAsync(Output.Replaces(child), @namespace, name, cancellationToken);
         return null;
+    }
+
+    /// <summary>Removes a namespace's scrape configuration, of either mode, where agent-metrics wrote it.</summary>
+    public async Task RemoveScrapeAsync(string @namespace, CancellationToken cancellationToken)
+    {
+        var scrape = Output.Scrape(@namespace);
+        await DeleteIfOursAsync(Output.ScrapeKind, @namespace, scrape.Metadata.Name!, cancellationToken);
+        await DeleteIfOursAsync(Output.Replaces(scrape), @namespace, scrape.Metadata.Name!, cancellationToken);
     }
 
     private async Task DeleteIfOursAsync(ResourceType type, string @namespace, string name, CancellationToken cancellationToken)

@@ -57,7 +57,7 @@ public sealed class ThresholdReconciler(
             return ReconcileResult.Done;
         }
 
-        var child = ObjectRenderer.Rules(threshold, group, output.Options);
+        var child = output.Output.Rules(threshold, group);
         if (await output.ApplyAsync(child, cancellationToken) is { } unavailable)
         {
             await SetAsync(threshold, false, Conditions.OutputUnavailable, unavailable, null, cancellationToken);
