@@ -36,7 +36,8 @@ public sealed class OperatorRuntime : IDisposable
         _configMaps = configMaps;
         Definitions = Informer(new Informer<AgentMetricDefinition>(client, AgentMetricDefinition.Type, ApiJsonContext.Default.AgentMetricDefinition, logger: logs.CreateLogger("informer.agentmetricdefinitions")));
         Thresholds = Informer(new Informer<AlertThreshold>(client, AlertThreshold.Type, ApiJsonContext.Default.AlertThreshold, logger: logs.CreateLogger("informer.alertthresholds")));
-        Pods = Informer(new Informer<KubernetesObject>(client, ResourceType.Pods, KubernetesJsonContext.Default.KubernetesObject, logger: logs.CreateLogger("informer.pods")));
+        Pods = Informer(new Informer<KubernetesObject>(
+            client, ResourceType.Pods, KubernetesJsonContext.Default.KubernetesObject, logger: logs.CreateLogger("informer.pods"), transform: PodProjection.Trim));
         var adapter = PrometheusOutput.For(output);
         var children = Informer(new Informer<KubernetesObject>(
             client,

@@ -40,17 +40,24 @@ public sealed class Informer<T>
     private readonly InformerOptions _options;
     private readonly ILogger _logger;
     private readonly List<Action<InformerEvent<T>>> _handlers = [];
+    private readonly Func<T, T> _transform;
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Creates an informer; nothing happens until <see cref="RunAsync"/>.</summary>
+    /// <summary>
+    /// Creates an informer; nothing happens until <see cref="RunAsync"/>. <paramref name="transform"/>, when
+    /// given, turns every object into what is cached and handed to handlers: the fields its readers use,
+    /// so a cache of thousands of objects does not hold what nobody reads.
+    /// </summary>
     public Informer(
-        KubernetesClient client, ResourceType type, JsonTypeInfo<T> typeInfo, InformerOptions? options = null, ILogger? logger = null)
+        KubernetesClient client, ResourceType type, JsonTypeInfo<T> typeInfo, InformerOptions? options = null, ILogger? logger = null,
+        Func<T, T>? transform = null)
     {
         _client = client;
         Type = type;
         _typeInfo = typeInfo;
         _options = options ?? new InformerOptions();
         _logger = logger ?? NullLogger.Instance;
+        _transform = transform ?? (obj => obj);
     }
 
     /// <summary>The kind this informer watches.</summary>
@@ -137,7 +144,7 @@ public sealed class Informer<T>
             Type, _options.Namespace, _typeInfo, new ListOptions { LabelSelector = _options.LabelSelector }, _options.PageSize,
             cancellationToken);
         var seen = new HashSet<ObjectKey>();
-        foreach (var obj in list.Items)
+        foreach (var obj in list.Items.Select(_transform))
         {
             seen.Add(obj.Key());
             var old = Cache.Upsert(obj);
@@ -169,12 +176,13 @@ public sealed class Informer<T>
         {
             case WatchEventType.Added:
             case WatchEventType.Modified:
-                var old = Cache.Upsert(change.Object);
-                Notify(new InformerEvent<T>(old is null ? WatchEventType.Added : WatchEventType.Modified, old, change.Object));
+                var obj = _transform(change.Object);
+                var old = Cache.Upsert(obj);
+                Notify(new InformerEvent<T>(old is null ? WatchEventType.Added : WatchEventType.Modified, old, obj));
                 break;
             case WatchEventType.Deleted:
                 var removed = Cache.Remove(change.Object.Key());
-                Notify(new InformerEvent<T>(WatchEventType.Deleted, removed, change.Object));
+                Notify(new InformerEvent<T>(WatchEventType.Deleted, removed, _transform(change.Object)));
                 break;
             case WatchEventType.Bookmark:
                 break;
