@@ -15,8 +15,13 @@ PHASE := hack/phase.sh
 # The sidecar as it ships: self-contained, trimmed and precompiled for linux-x64. Tests and benchmarks run this.
 SIDECAR_PUBLISHED := artifacts/sidecar/agent-metrics-sidecar
 export AGENT_METRICS_SIDECAR ?= $(CURDIR)/$(SIDECAR_PUBLISHED)
+# The OCI image archives a local node imports (pause, the sidecar, an example agent); built without Docker.
+IMAGES := artifacts/images
+export AGENT_METRICS_IMAGES ?= $(CURDIR)/$(IMAGES)
+# Where hack/install-deps.sh recorded the Kubernetes binaries it built (the pause program among them).
+KUBE_BIN_RECORD := $${AGENT_METRICS_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/agent-metrics}/bin-dir
 
-.PHONY: help deps build publish-sidecar format lint test demo golden bench-runtime bench-sidecar bench-webhook bench-lag clean
+.PHONY: help deps build publish-sidecar images format lint test demo golden bench-runtime bench-sidecar bench-webhook bench-lag clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -29,6 +34,9 @@ build: ## Build the solution
 
 publish-sidecar: ## Publish the sidecar as it ships (self-contained, trimmed) to artifacts/sidecar
 	@$(PHASE) "publish the sidecar" dotnet publish src/Sidecar -c Release -r linux-x64 --nologo -v quiet -o artifacts/sidecar
+
+images: deps publish-sidecar ## Build the local node's OCI image archives into artifacts/images, without Docker
+	@$(PHASE) "images" hack/build-images.sh $(dir $(SIDECAR_PUBLISHED)) "$$(cat "$(KUBE_BIN_RECORD)")" $(IMAGES)
 
 format: ## Format the code in place
 	@dotnet format $(SOLUTION)

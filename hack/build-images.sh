@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Builds the images a local node runs, without a Docker engine, as OCI archives for
+# `ctr -n k8s.io images import` (hack/oci-image.sh writes them):
+#   pause                  the pod sandbox: the static pause program hack/install-deps.sh built
+#   agent-metrics-sidecar  what src/Sidecar/Dockerfile describes: the published sidecar in /app, run
+#                          as 65532, with the native libraries it loads (found with ldd) in place of
+#                          the runtime-deps base image
+#   example-agent          a pod's agent: tests/images/example-agent/agent.c, static
+# usage: build-images.sh SIDECAR_DIR KUBE_BIN_DIR OUT_DIR
+set -euo pipefail
+[ $# -eq 3 ] || { echo "usage: build-images.sh SIDECAR_DIR KUBE_BIN_DIR OUT_DIR" >&2; exit 2; }
+sidecar=$1 kube_bin=$2 out=$3
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+die() { printf 'build-images: %s\n' "$1" >&2; exit 1; }
+
+[ -x "$sidecar/agent-metrics-sidecar" ] || die "no published sidecar in $sidecar; run make publish-sidecar"
+[ -x "$kube_bin/pause" ] || die "no pause program in $kube_bin; run make deps"
+command -v jq >/dev/null || die "jq is missing (Debian package jq); run make deps"
+command -v gcc >/dev/null || die "gcc is missing (Debian package gcc); run make deps"
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$out"
+
+# Root's and the image user's entries, so tools inside and outside name the owner the same way.
+accounts() {
+  mkdir -p "$1/etc"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$1/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:65532:\n' >"$1/etc/group"
+}
+
+# Copies FILE into ROOTFS at the same path, symlinks resolved, so the loader finds it where ldd did.
+place() {
+  mkdir -p "$1$(dirname "$2")"
+  cp -L "$2" "$1$2"
+}
+
+# The system libraries FILE... link (ldd follows what those link in turn), one path per line;
+# those found beside the sidecar itself are in the image already.
+linked_libraries() {
+  local file
+  for file in "$@"; do
+    ldd "$file" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+  done | grep -v -F -- "$(cd "$sidecar" && pwd)/" | sort -u
+}
+
+# Modes as a umask of 022 would give them, whatever the umask of the build that made the files.
+normalise() {
+  chmod -R u+rwX,go+rX,go-w "$1"
+  if [ -d "$1/tmp" ]; then chmod 1777 "$1/tmp"; fi
+}
+
+pause=$stage/pause
+mkdir -p "$pause"
+install -m 0755 "$kube_bin/pause" "$pause/pause"
+normalise "$pause"
+"$here/oci-image.sh" "$pause" "$out/pause.tar" docker.io/agentmetrics/pause:dev '["/pause"]' 65535:65535 /
+
+image=$stage/sidecar
+mkdir -p "$image/app" "$image/tmp"
+cp -a "$sidecar/." "$image/app/"
+accounts "$image"
+mapfile -t elves < <(find "$sidecar" -type f \( -name '*.so' -o -perm -u+x \) -exec sh -c 'head -c 4 "$1" | grep -q ELF' _ {} \; -print)
+# .NET's cryptography loads OpenSSL with dlopen, which ldd cannot see; name it, and take what it links.
+mapfile -t openssl < <(ldconfig -p | awk '$1 == "libssl.so.3" || $1 == "libcrypto.so.3" { print $NF }' | sort -u)
+[ "${#openssl[@]}" -eq 2 ] || die "OpenSSL 3 (libssl.so.3, libcrypto.so.3) is not installed (Debian package libssl3)"
+for library in $(linked_libraries "${elves[@]}" "${openssl[@]}") "${openssl[@]}"; do
+  place "$image" "$library"
+done
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  place "$image" /etc/ssl/certs/ca-certificates.crt
+fi
+normalise "$image"
+"$here/oci-image.sh" "$image" "$out/agent-metrics-sidecar.tar" docker.io/agentmetrics/agent-metrics-sidecar:dev \
+  '["/app/agent-metrics-sidecar"]' 65532:65532 /app
+
+agent=$stage/agent
+mkdir -p "$agent"
+gcc -Os -static -Wall -Wextra -Werror -o "$agent/agent" "$repo/tests/images/example-agent/agent.c"
+accounts "$agent"
+normalise "$agent"
+"$here/oci-image.sh" "$agent" "$out/example-agent.tar" docker.io/agentmetrics/example-agent:dev '["/agent"]' 65532:65532 /
+
+for archive in pause agent-metrics-sidecar example-agent; do
+  printf '    %-22s %s\n' "$archive" "$(du -h "$out/$archive.tar" | cut -f1)"
+done
