@@ -54,6 +54,8 @@ public sealed class KubeApiServer : LocalServer
         // created the namespace's default account, a race every test would have to wait out.
         "--disable-admission-plugins=ServiceAccount",
         "--allow-privileged=true",
+        // A local node's name resolves nowhere: reach its kubelet (logs, exec) at the address it reports.
+        "--kubelet-preferred-address-types=InternalIP,Hostname",
         "--v=1",
     ];
 

@@ -2,7 +2,7 @@ namespace AgentMetrics.Testing;
 
 /// <summary>
 /// A real kube-controller-manager running only what tests rely on: the garbage collector,
-/// namespace deletion, and service accounts with their tokens.
+/// namespace deletion, service accounts with their tokens, Deployments, and nodes' lifecycle.
 /// </summary>
 public sealed class KubeControllerManager : LocalServer
 {
@@ -30,7 +30,8 @@ public sealed class KubeControllerManager : LocalServer
         $"--kubeconfig={_kubeconfig}",
         $"--authentication-kubeconfig={_kubeconfig}",
         $"--authorization-kubeconfig={_kubeconfig}",
-        "--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,deployment,replicaset",
+        // nodelifecycle takes a local node's not-ready taint away once its kubelet reports Ready.
+        "--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,deployment,replicaset,nodelifecycle",
         $"--service-account-private-key-file={_apiServer.ServiceAccountKeyFile}",
         $"--root-ca-file={_apiServer.CaFile}",
         "--bind-address=127.0.0.1",

@@ -15,6 +15,7 @@ public sealed class ProcessRegistry
 
     private readonly Lock _lock = new();
     private readonly List<ManagedProcess> _live = [];
+    private readonly List<string> _nodes = [];
     private readonly List<PosixSignalRegistration> _signalHandlers = [];
     private Process? _watcher;
     private bool _stopped;
@@ -81,6 +82,26 @@ public sealed class ProcessRegistry
         }
     }
 
+    /// <summary>
+    /// Records a <see cref="LocalNode"/>'s directory: what the node made outside its processes
+    /// (containers, network devices, cgroups) is removed with hack/reap.sh node when the run stops.
+    /// </summary>
+    internal void TrackNode(string directory)
+    {
+        lock (_lock)
+        {
+            _nodes.Add(directory);
+        }
+    }
+
+    internal void UntrackNode(string directory)
+    {
+        lock (_lock)
+        {
+            _nodes.Remove(directory);
+        }
+    }
+
     internal void Untrack(ManagedProcess process)
     {
         lock (_lock)
@@ -107,6 +128,12 @@ public sealed class ProcessRegistry
             foreach (var process in _live)
             {
                 process.KillNow();
+            }
+
+            // Containers are no process of ours: the node's own cleanup finds and kills them.
+            foreach (var node in _nodes)
+            {
+                RunReaper("node", node);
             }
 
             if (_watcher is { HasExited: false })

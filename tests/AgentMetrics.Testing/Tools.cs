@@ -21,6 +21,76 @@ public static class Tools
     /// <summary>kubectl.</summary>
     public static string Kubectl => OnPath("kubectl", "kubectl (present on every machine of this kind)");
 
+    /// <summary>containerd, from Debian's containerd; it finds runc on PATH.</summary>
+    public static string Containerd
+    {
+        get
+        {
+            OnPath("runc", "Debian package runc");
+            OnPath("containerd-shim-runc-v2", "Debian package containerd");
+            return OnPath("containerd", "Debian package containerd");
+        }
+    }
+
+    /// <summary>ctr, containerd's client, from Debian's containerd.</summary>
+    public static string Ctr => OnPath("ctr", "Debian package containerd");
+
+    /// <summary>ip, from Debian's iproute2.</summary>
+    public static string Ip => OnPath("ip", "Debian package iproute2");
+
+    /// <summary>unshare, from Debian's util-linux.</summary>
+    public static string Unshare => OnPath("unshare", "Debian package util-linux");
+
+    /// <summary>nsenter, from Debian's util-linux.</summary>
+    public static string Nsenter => OnPath("nsenter", "Debian package util-linux");
+
+    /// <summary>The CNI plugins containerd runs for pod networks, from Debian's containernetworking-plugins.</summary>
+    public static string CniPluginDirectory
+    {
+        get
+        {
+            const string Directory = "/usr/lib/cni";
+            foreach (var plugin in new[] { "bridge", "host-local", "portmap", "loopback" })
+            {
+                if (!File.Exists(Path.Combine(Directory, plugin)))
+                {
+                    throw new MissingDependencyException(
+                        $"the CNI plugin {plugin} is not in {Directory}; it comes from Debian package containernetworking-plugins; run `make deps`");
+                }
+            }
+
+            return Directory;
+        }
+    }
+
+    /// <summary>
+    /// The OCI image archives <c>make images</c> builds: $AGENT_METRICS_IMAGES, else artifacts/images.
+    /// </summary>
+    public static string ImageDirectory
+    {
+        get
+        {
+            var directory = Environment.GetEnvironmentVariable("AGENT_METRICS_IMAGES") is { Length: > 0 } fromEnvironment
+                ? fromEnvironment
+                : RepoPaths.Combine("artifacts", "images");
+            foreach (var image in NodeImages.Archives)
+            {
+                if (!File.Exists(Path.Combine(directory, image)))
+                {
+                    throw new MissingDependencyException($"the image archive {image} is not in {directory}; run `make images`");
+                }
+            }
+
+            return directory;
+        }
+    }
+
+    /// <summary>kubelet, built by hack/install-deps.sh.</summary>
+    public static string Kubelet => InKubeBin("kubelet");
+
+    /// <summary>kube-scheduler, built by hack/install-deps.sh.</summary>
+    public static string KubeScheduler => InKubeBin("kube-scheduler");
+
     /// <summary>kube-apiserver, built by hack/install-deps.sh.</summary>
     public static string KubeApiServer => InKubeBin("kube-apiserver");
 
