@@ -110,6 +110,51 @@ public sealed class ProcessCleanupTests
         }
     }
 
+    [Fact]
+    public async Task SweepRemovesTheContainersShimsBridgeAndCgroupsOfANodeARunLeft()
+    {
+        var root = ScratchRoot();
+        var deadRunner = await StartAndReapAsync("true");
+        var id = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
+        var (bridge, cgroup) = ($"agm-{id}", $"agent-metrics-{id}");
+        var nodeDirectory = Path.Combine(root, RunName(deadRunner), $"node-{id}");
+        Directory.CreateDirectory(nodeDirectory);
+        await File.WriteAllTextAsync(Path.Combine(nodeDirectory, "node.env"), $"bridge={bridge}\nnetwork={bridge}\ncgroup={cgroup}\n");
+        await Command.RunAsync(Tools.Ip, "link", "add", bridge, "type", "bridge");
+        var hierarchies = Directory.GetDirectories("/sys/fs/cgroup").Where(h => File.Exists(Path.Combine(h, "cgroup.procs")) && !h.EndsWith("/cpuset", StringComparison.Ordinal)).ToList();
+        foreach (var hierarchy in hierarchies)
+        {
+            Directory.CreateDirectory(Path.Combine(hierarchy, cgroup, "kubepods", "pod1"));
+        }
+
+        // A container is found by its cgroup, a shim by the node's directory in its command line.
+        var container = Spawn("sleep", "300");
+        await File.WriteAllTextAsync(Path.Combine(hierarchies[0], cgroup, "kubepods", "pod1", "cgroup.procs"), Str(container.Pid));
+        var shim = Spawn("bash", "-c", $"exec -a 'containerd-shim -address {nodeDirectory}/containerd.sock' sleep 300");
+        try
+        {
+            var report = ProcessRegistry.RunReaper("sweep", root);
+
+            Assert.Contains($"removed bridge {bridge}", report, StringComparison.Ordinal);
+            await Eventually.UntilAsync(() => Task.FromResult(!container.IsAlive && !shim.IsAlive), Patience, "the container and the shim to be gone");
+            Assert.False(Directory.Exists($"/sys/class/net/{bridge}"));
+            Assert.All(hierarchies, h => Assert.False(Directory.Exists(Path.Combine(h, cgroup)), $"{h}/{cgroup} is still there"));
+            Assert.False(Directory.Exists(nodeDirectory));
+        }
+        finally
+        {
+            Kill(container);
+            Kill(shim);
+            await Command.TryRunAsync(Tools.Ip, ["link", "del", bridge]);
+            foreach (var left in hierarchies.Select(h => Path.Combine(h, cgroup)).Where(Directory.Exists))
+            {
+                await Command.TryRunAsync("find", [left, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"]);
+            }
+
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private static string ScratchRoot()
     {
         var root = ProcessRegistry.Current.CreateDirectory("reaper-scratch");
