@@ -26,7 +26,7 @@ KUBE_BIN_RECORD := $${AGENT_METRICS_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/age
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-deps: ## Install Debian packages and build kube-apiserver/kube-controller-manager (cached)
+deps: ## Install Debian packages and build the Kubernetes binaries (cached)
 	@$(PHASE) "install dependencies" hack/install-deps.sh
 
 build: ## Build the solution
@@ -44,7 +44,7 @@ format: ## Format the code in place
 lint: ## Fail when the code is not `dotnet format` clean
 	@$(PHASE) "format check" dotnet format $(SOLUTION) --verify-no-changes --no-restore
 
-test: deps build lint publish-sidecar ## Run every test against real servers
+test: deps build lint publish-sidecar images ## Run every test against real servers
 	@$(PHASE) "stop what earlier runs left" hack/reap.sh sweep "$(AGENT_METRICS_TEST_ROOT)"
 	@rm -rf $(RESULTS)
 	@$(PHASE) "tests" dotnet test $(SOLUTION) -c Release --no-build --nologo \

@@ -11,6 +11,8 @@ set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: build-images.sh SIDECAR_DIR KUBE_BIN_DIR OUT_DIR" >&2; exit 2; }
 sidecar=$1 kube_bin=$2 out=$3
 here=$(cd "$(dirname "$0")" && pwd)
+# ldconfig lives in sbin, which a user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
 repo=$(dirname "$here")
 die() { printf 'build-images: %s\n' "$1" >&2; exit 1; }
 

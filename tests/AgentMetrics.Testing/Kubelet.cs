@@ -31,7 +31,8 @@ public sealed class Kubelet : LocalServer
 
         _config = Path.Combine(directory, "config.yaml");
         // No iptables chains (nothing here routes through them, and they would outlive the run); image
-        // garbage collection off, since what it would delete cannot be pulled again.
+        // garbage collection off, since what it would delete cannot be pulled again; no resolv.conf
+        // for pods, which have no route to a name server.
         File.WriteAllText(_config, string.Create(CultureInfo.InvariantCulture, $$"""
             apiVersion: kubelet.config.k8s.io/v1beta1
             kind: KubeletConfiguration
