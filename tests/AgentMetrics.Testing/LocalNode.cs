@@ -87,13 +87,12 @@ public sealed class LocalNode : IAsyncDisposable
         registry.TrackNode(directory);
         try
         {
-            var octet = await FreeSubnetAsync();
-            var subnet = $"10.244.{octet}.0/24";
-            var address = $"10.244.{octet}.1";
             // The bridge is made here with the node's address, rather than by the CNI plugin with
             // isGateway, which would also switch on IP forwarding for the whole machine.
             await Command.RunAsync(Tools.Ip, "link", "add", bridge, "type", "bridge");
-            await Command.RunAsync(Tools.Ip, "addr", "add", $"{address}/24", "dev", bridge);
+            var octet = await ClaimSubnetAsync(bridge);
+            var subnet = $"10.244.{octet}.0/24";
+            var address = $"10.244.{octet}.1";
             await Command.RunAsync(Tools.Ip, "link", "set", bridge, "up");
             CreateCgroups(cgroup);
 
@@ -184,17 +183,30 @@ public sealed class LocalNode : IAsyncDisposable
             $"node {Name} to be Ready and untainted");
     }
 
-    /// <summary>The third octet of a 10.244.X.0/24 that no address or route of the machine touches.</summary>
-    private static async Task<int> FreeSubnetAsync()
+    /// <summary>
+    /// Gives <paramref name="bridge"/> the first address of a 10.244.X.0/24 that no other address or
+    /// route of the machine touches, and returns X. Another run's node may pick the same X at the same
+    /// moment: whichever finds the other's address after adding its own tries again.
+    /// </summary>
+    private static async Task<int> ClaimSubnetAsync(string bridge)
     {
-        var used = await Command.RunAsync(Tools.Ip, "-4", "-o", "addr", "show") + await Command.RunAsync(Tools.Ip, "-4", "route", "show");
         for (var attempt = 0; attempt < 100; attempt++)
         {
             var octet = RandomNumberGenerator.GetInt32(0, 256);
-            if (!used.Contains($"10.244.{octet}.", StringComparison.Ordinal))
+            var prefix = $"10.244.{octet}.";
+            if ((await Command.RunAsync(Tools.Ip, "-4", "-o", "addr", "show") + await Command.RunAsync(Tools.Ip, "-4", "route", "show")).Contains(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            await Command.RunAsync(Tools.Ip, "addr", "add", $"{prefix}1/24", "dev", bridge);
+            var holders = (await Command.RunAsync(Tools.Ip, "-4", "-o", "addr", "show")).Split('\n').Count(line => line.Contains($" {prefix}", StringComparison.Ordinal));
+            if (holders == 1)
             {
                 return octet;
             }
+
+            await Command.RunAsync(Tools.Ip, "addr", "del", $"{prefix}1/24", "dev", bridge);
         }
 
         throw new InvalidOperationException("no free 10.244.X.0/24 for the node's pods");
