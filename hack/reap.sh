@@ -69,13 +69,25 @@ stop_node() {
   [ $killed -eq 0 ] || printf 'stopped the containers and shims of node %s\n' "$(basename "$dir")"
 
   if command -v iptables-save >/dev/null; then
-    local table rule chain
+    # Rules are deleted by their position in their chain, last first, so no rule text is parsed.
+    local table rule chain position
     for table in filter nat mangle; do
-      local chains=()
+      local doomed=() chains=()
+      declare -A seen=()
       while read -r rule; do
-        eval "iptables -w -t $table -D ${rule#-A }" 2>/dev/null
-        [[ $rule =~ -j\ (CNI-[A-Za-z0-9-]+) ]] && chains+=("${BASH_REMATCH[1]}")
-      done < <(iptables-save -t "$table" 2>/dev/null | grep -F -- "$network" | grep '^-A ')
+        chain=${rule#-A }
+        chain=${chain%% *}
+        seen[$chain]=$(( ${seen[$chain]:-0} + 1 ))
+        if [[ $rule == *"$network"* ]]; then
+          doomed=("$chain ${seen[$chain]}" "${doomed[@]}")
+          [[ $rule =~ -j\ (CNI-[A-Za-z0-9-]+) ]] && chains+=("${BASH_REMATCH[1]}")
+        fi
+      done < <(iptables-save -t "$table" 2>/dev/null | grep '^-A ')
+      unset seen
+      for rule in "${doomed[@]}"; do
+        read -r chain position <<<"$rule"
+        iptables -w -t "$table" -D "$chain" "$position" 2>/dev/null
+      done
       for chain in "${chains[@]}"; do
         iptables -w -t "$table" -F "$chain" 2>/dev/null
         iptables -w -t "$table" -X "$chain" 2>/dev/null
