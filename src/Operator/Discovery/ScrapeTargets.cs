@@ -44,9 +44,9 @@ public static class ScrapeTargets
 
     private static JsonObject? Target(KubernetesObject pod)
     {
-        var ip = pod.Body["status"]?["podIP"]?.GetValueKind() == JsonValueKind.String ? pod.Body["status"]!["podIP"]!.GetValue<string>() : null;
-        var phase = pod.Body["status"]?["phase"]?.GetValueKind() == JsonValueKind.String ? pod.Body["status"]!["phase"]!.GetValue<string>() : null;
-        if (ip is not { Length: > 0 } || phase != "Running" || Sidecar(pod) is not { } sidecar || MetricsPort(sidecar) is not { } port)
+        var ip = JsonText.Of(pod.Body["status"]?["podIP"]);
+        if (ip is not { Length: > 0 } || JsonText.Of(pod.Body["status"]?["phase"]) != "Running" || Sidecar(pod) is not { } sidecar
+            || MetricsPort(sidecar) is not { } port)
         {
             return null;
         }
@@ -58,7 +58,7 @@ public static class ScrapeTargets
             ["__meta_agentmetrics_pod"] = pod.Metadata.Name,
             ["__meta_agentmetrics_agent"] = Environment(sidecar, pod, "AGENTMETRICS_AGENT"),
             ["__meta_agentmetrics_agent_version"] = Environment(sidecar, pod, "AGENTMETRICS_AGENT_VERSION"),
-            ["__meta_agentmetrics_node"] = pod.Body["spec"]?["nodeName"]?.GetValueKind() == JsonValueKind.String ? pod.Body["spec"]!["nodeName"]!.GetValue<string>() : "",
+            ["__meta_agentmetrics_node"] = JsonText.Of(pod.Body["spec"]?["nodeName"]) ?? "",
         };
         return new JsonObject
         {
@@ -70,11 +70,11 @@ public static class ScrapeTargets
     private static JsonNode? Sidecar(KubernetesObject pod) =>
         new[] { "initContainers", "containers" }
             .SelectMany(field => pod.Body["spec"]?[field] as JsonArray ?? [])
-            .FirstOrDefault(c => c?["name"]?.GetValueKind() == JsonValueKind.String && c["name"]!.GetValue<string>() == Names.SidecarContainer);
+            .FirstOrDefault(c => JsonText.Of(c?["name"]) == Names.SidecarContainer);
 
     private static int? MetricsPort(JsonNode sidecar) =>
         (sidecar["ports"] as JsonArray ?? [])
-            .Where(p => p?["name"]?.GetValueKind() == JsonValueKind.String && p["name"]!.GetValue<string>() == Names.MetricsPortName)
+            .Where(p => JsonText.Of(p?["name"]) == Names.MetricsPortName)
             .Select(p => p!["containerPort"]?.GetValueKind() == JsonValueKind.Number ? p["containerPort"]!.GetValue<int>() : (int?)null)
             .FirstOrDefault();
 
@@ -82,15 +82,13 @@ public static class ScrapeTargets
     private static string Environment(JsonNode sidecar, KubernetesObject pod, string name)
     {
         const string Label = "metadata.labels['";
-        var variable = (sidecar["env"] as JsonArray ?? []).FirstOrDefault(e => e?["name"]?.GetValueKind() == JsonValueKind.String && e["name"]!.GetValue<string>() == name);
-        if (variable?["value"]?.GetValueKind() == JsonValueKind.String)
+        var variable = (sidecar["env"] as JsonArray ?? []).FirstOrDefault(e => JsonText.Of(e?["name"]) == name);
+        if (JsonText.Of(variable?["value"]) is { } value)
         {
-            return variable["value"]!.GetValue<string>();
+            return value;
         }
 
-        var path = variable?["valueFrom"]?["fieldRef"]?["fieldPath"]?.GetValueKind() == JsonValueKind.String
-            ? variable["valueFrom"]!["fieldRef"]!["fieldPath"]!.GetValue<string>()
-            : "";
+        var path = JsonText.Of(variable?["valueFrom"]?["fieldRef"]?["fieldPath"]) ?? "";
         return path.StartsWith(Label, StringComparison.Ordinal) && path.EndsWith("']", StringComparison.Ordinal)
             ? pod.Metadata.Labels?.GetValueOrDefault(path[Label.Length..^2]) ?? ""
             : "";

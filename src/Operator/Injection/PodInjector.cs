@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using AgentMetrics.Kubernetes.Models;
 using AgentMetrics.Rendering;
 
 namespace AgentMetrics.Operator.Injection;
@@ -253,6 +254,5 @@ public static class PodInjector
         return child;
     }
 
-    private static string? Text(JsonNode? node) =>
-        node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+    private static string? Text(JsonNode? node) => JsonText.Of(node);
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentMetrics.Api.V1Alpha1;
 using AgentMetrics.Api.Validation;
@@ -26,8 +25,7 @@ public static class Agents
     /// <summary>Whether a stored pod carries the metrics sidecar, as a container or a sidecar init container.</summary>
     public static bool Injected(KubernetesObject pod) =>
         new[] { "containers", "initContainers" }.Any(field =>
-            (pod.Body["spec"]?[field] as JsonArray ?? []).Any(c => c?["name"]?.GetValueKind() == JsonValueKind.String
-                && c["name"]!.GetValue<string>() == Names.SidecarContainer));
+            (pod.Body["spec"]?[field] as JsonArray ?? []).Any(c => JsonText.Of(c?["name"]) == Names.SidecarContainer));
 
     /// <summary>
     /// What a definition of <paramref name="namespace"/> is validated against: every definition there and

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentMetrics.Kubernetes.Models;
 using AgentMetrics.Rendering;
@@ -67,7 +66,7 @@ public static class PodProjection
         }
 
         var kept = new JsonObject();
-        var isSidecar = source["name"]?.GetValueKind() == JsonValueKind.String && source["name"]!.GetValue<string>() == Names.SidecarContainer;
+        var isSidecar = JsonText.Of(source["name"]) == Names.SidecarContainer;
         Copy(source, kept, isSidecar ? ["name", "ports", "env"] : ["name", "ports"]);
         return kept;
     }
