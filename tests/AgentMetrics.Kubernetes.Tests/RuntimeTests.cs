@@ -162,6 +162,51 @@ public sealed class RuntimeTests
     }
 
     [Fact]
+    public async Task AReconcileRefusedBecauseItsNamespaceIsBeingDeletedIsNotRetried()
+    {
+        var plane = await ControlPlane.SharedAsync();
+        await using var ns = await plane.CreateNamespaceAsync("terminating");
+        using var client = Clients.Admin(plane);
+        var objects = KubernetesJsonContext.Default.KubernetesObject;
+        // A finalizer holds the namespace in Terminating for as long as the test needs it.
+        var held = ClientTests.ConfigMap(ns.Name, "held", "v", "1");
+        held.Metadata.Finalizers = ["agentmetrics.io/test-hold"];
+        await client.CreateAsync(ResourceType.ConfigMaps, ns.Name, held, objects);
+        await plane.Kubectl.RunAsync("delete", "namespace", ns.Name, "--wait=false");
+        var calls = 0;
+        var informer = new Informer<KubernetesObject>(client, ResourceType.ConfigMaps, objects, new InformerOptions { Namespace = ns.Name });
+        using var controller = new Controller<KubernetesObject>(
+            "terminating",
+            informer,
+            async (key, token) =>
+            {
+                if (key.Name == "held")
+                {
+                    Interlocked.Increment(ref calls);
+                    await client.CreateAsync(ResourceType.ConfigMaps, ns.Name, ClientTests.ConfigMap(ns.Name, "child", "v", "1"), objects, cancellationToken: token);
+                }
+
+                return ReconcileResult.Done;
+            },
+            new ControllerOptions { BackoffBase = TimeSpan.FromMilliseconds(5) });
+        try
+        {
+            await using var running = Run(informer.RunAsync, controller.RunAsync);
+            await Eventually.UntilAsync(() => Task.FromResult(Volatile.Read(ref calls) >= 1), Patience, "the first reconcile");
+
+            // A controller that retried would, with a 5 ms backoff, have tried about nine times by now.
+            await Task.Delay(TimeSpan.FromSeconds(2));
+
+            Assert.Equal(1, Volatile.Read(ref calls));
+            Assert.Equal(0, controller.Queue.Failures(new ObjectKey(ns.Name, "held")));
+        }
+        finally
+        {
+            await plane.Kubectl.RunAsync("patch", "configmap", "held", "-n", ns.Name, "--type=merge", "-p", """{"metadata":{"finalizers":null}}""");
+        }
+    }
+
+    [Fact]
     public async Task AChangeToAnOwnedChildReconcilesItsOwnerAndReconcilesAreCountedInTheMeter()
     {
         var plane = await ControlPlane.SharedAsync();

@@ -30,4 +30,11 @@ public sealed class KubernetesApiException(Status status)
 
     /// <summary>429: the server asks the client to slow down.</summary>
     public bool IsTooManyRequests => Status.Code == 429;
+
+    /// <summary>
+    /// 403 with the cause NamespaceTerminating: the namespace is being deleted, so nothing new can be
+    /// written into it, now or later; whatever asked for the write goes with the namespace.
+    /// </summary>
+    public bool IsNamespaceTerminating =>
+        Status.Code == 403 && Status.Details?.Causes?.Any(c => c.Reason == "NamespaceTerminating") == true;
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -173,6 +174,13 @@ public sealed class Controller<T> : IDisposable
             {
                 // Stopped (leadership lost, or shutdown) mid-reconcile: whoever runs next must see this key.
                 Queue.Add(key);
+            }
+            catch (KubernetesApiException e) when (e.IsNamespaceTerminating)
+            {
+                // Retrying cannot help: the namespace, and the object with it, is going away.
+                Queue.Forget(key);
+                RuntimeMetrics.Reconciles.Add(1, _tag, new("result", "namespace_terminating"));
+                _logger.LogInformation("{Controller}: {Key} is left alone: its namespace is being deleted ({Message})", Name, key, e.Status.Message);
             }
             catch (Exception e)
             {
