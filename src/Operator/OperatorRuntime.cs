@@ -16,6 +16,10 @@ namespace AgentMetrics.Operator;
 /// </summary>
 public sealed class OperatorRuntime : IDisposable
 {
+    // Each reconcile waits mostly on the API server (an apply, a status write), and a flip of the flag
+    // or a restart reconciles every object at once: enough workers keep that many requests in flight.
+    private static readonly ControllerOptions StatusWorkers = new() { Workers = 16 };
+
     private readonly List<Func<CancellationToken, Task>> _informers = [];
     private readonly Informer<KubernetesObject> _configMaps;
 
@@ -52,29 +56,30 @@ public sealed class OperatorRuntime : IDisposable
             new InformerOptions { LabelSelector = $"{Names.ManagedByLabel}={Names.ManagedBy},{Names.ScrapeConfigLabel}" },
             logs.CreateLogger("informer.scrape")));
 
-        Feed = new DefinitionFeed(Definitions, Pods);
+        AgentIndex = new AgentIndex(Definitions, Pods);
+        Feed = new DefinitionFeed(Definitions, Pods, AgentIndex);
 
         var writer = new OutputWriter(client, adapter);
         var events = new EventRecorder(client, "agent-metrics-operator", logs.CreateLogger("events"));
         var status = new StatusWriter(client, events);
-        var definitionReconciler = new DefinitionReconciler(Definitions, Pods, writer, status, Feature, time);
+        var definitionReconciler = new DefinitionReconciler(Definitions, AgentIndex, writer, status, Feature, time);
         var thresholdReconciler = new ThresholdReconciler(Thresholds, Definitions, writer, status, Feature, time);
 
         DefinitionController = new Controller<AgentMetricDefinition>(
-                "agentmetricdefinition", Definitions, definitionReconciler.ReconcileAsync, logger: logs.CreateLogger("controller.agentmetricdefinition"))
+                "agentmetricdefinition", Definitions, definitionReconciler.ReconcileAsync, StatusWorkers, logs.CreateLogger("controller.agentmetricdefinition"))
             .Owns(children)
             .Watches(Pods, change => Agents.SetChanged(change)
                 ? DefinitionsSelecting(change.Object.Metadata.Namespace, change.Old?.Metadata.Labels, change.Object.Metadata.Labels)
                 : [])
             .Watches(Definitions, DefinitionsAffectedBy);
         ThresholdController = new Controller<AlertThreshold>(
-                "alertthreshold", Thresholds, thresholdReconciler.ReconcileAsync, logger: logs.CreateLogger("controller.alertthreshold"))
+                "alertthreshold", Thresholds, thresholdReconciler.ReconcileAsync, StatusWorkers, logs.CreateLogger("controller.alertthreshold"))
             .Owns(children)
             .Watches(Definitions, change => Controller<AgentMetricDefinition>.IsRealChange(change.Old, change.Object)
                 ? InNamespace(Thresholds, change.Object.Metadata.Namespace)
                 : []);
         Dashboards = new DashboardReconciler(
-            client, Definitions, Pods, configMaps, writer, Feature, operatorNamespace, dashboards ?? new DashboardOptions(),
+            client, Definitions, Pods, AgentIndex, configMaps, writer, Feature, operatorNamespace, dashboards ?? new DashboardOptions(),
             logs.CreateLogger("dashboards"));
         PodController = new Controller<KubernetesObject>(
             "pod", Pods, new SkippedInjectionReporter(Pods, events).ReconcileAsync, logger: logs.CreateLogger("controller.pod"));
@@ -131,6 +136,9 @@ public sealed class OperatorRuntime : IDisposable
     public Informer<AlertThreshold> Thresholds { get; }
 
     public Informer<KubernetesObject> Pods { get; }
+
+    /// <summary>The agent pods of each namespace, grouped as its definitions tell them apart.</summary>
+    public AgentIndex AgentIndex { get; }
 
     /// <summary>What each agent pod's sidecar is sent on the definitions stream, served by every replica.</summary>
     public DefinitionFeed Feed { get; }

@@ -17,6 +17,7 @@ public sealed class DashboardReconciler : IDisposable
     private readonly KubernetesClient _client;
     private readonly Informer<AgentMetricDefinition> _definitions;
     private readonly Informer<KubernetesObject> _pods;
+    private readonly AgentIndex _agents;
     private readonly OutputWriter _output;
     private readonly FeatureGate _feature;
     private readonly string _namespace;
@@ -26,12 +27,12 @@ public sealed class DashboardReconciler : IDisposable
 
     /// <summary>Follows definitions, the flag, and the dashboards' own ConfigMaps (restored when deleted by hand).</summary>
     public DashboardReconciler(
-        KubernetesClient client, Informer<AgentMetricDefinition> definitions, Informer<KubernetesObject> pods,
+        KubernetesClient client, Informer<AgentMetricDefinition> definitions, Informer<KubernetesObject> pods, AgentIndex agents,
         Informer<KubernetesObject> operatorConfigMaps, OutputWriter output, FeatureGate feature, string @namespace, DashboardOptions options,
         ILogger logger)
     {
-        (_client, _definitions, _pods, _output, _feature, _namespace, _options, _logger) =
-            (client, definitions, pods, output, feature, @namespace, options, logger);
+        (_client, _definitions, _pods, _agents, _output, _feature, _namespace, _options, _logger) =
+            (client, definitions, pods, agents, output, feature, @namespace, options, logger);
         Key = new ObjectKey(@namespace, "agent-metrics-dashboards");
         definitions.Subscribe(change =>
         {
@@ -110,7 +111,7 @@ public sealed class DashboardReconciler : IDisposable
         var valid = new List<AgentMetricDefinition>();
         foreach (var inNamespace in _definitions.Cache.List().Where(d => d.Metadata.DeletionTimestamp is null).GroupBy(d => d.Metadata.Namespace!))
         {
-            var context = Agents.Context(_definitions, _pods, inNamespace.Key);
+            var context = _agents.Context(inNamespace.Key);
             valid.AddRange(inNamespace.Where(d => DefinitionValidator.Validate(d, context).Count == 0));
         }
 

@@ -8,7 +8,7 @@ namespace AgentMetrics.Operator.Reconcilers;
 
 /// <summary>Turns an AgentMetricDefinition into its recording rules and keeps its status (agents matched, series) current.</summary>
 public sealed class DefinitionReconciler(
-    Informer<AgentMetricDefinition> definitions, Informer<KubernetesObject> pods, OutputWriter output, StatusWriter status,
+    Informer<AgentMetricDefinition> definitions, AgentIndex agents, OutputWriter output, StatusWriter status,
     FeatureGate feature, TimeProvider clock)
 {
     /// <summary>Reconciles one AgentMetricDefinition by key; safe to run any number of times.</summary>
@@ -21,7 +21,7 @@ public sealed class DefinitionReconciler(
         }
 
         var @namespace = key.Namespace!;
-        var context = Agents.Context(definitions, pods, @namespace);
+        var context = agents.Context(@namespace);
         var errors = DefinitionValidator.Validate(definition, context);
         if (errors.Count > 0)
         {
@@ -29,9 +29,7 @@ public sealed class DefinitionReconciler(
             return ReconcileResult.Done;
         }
 
-        var selected = Agents.Selected(pods, @namespace, definition.Spec.Selector);
-        var matched = selected.Count;
-        var injected = selected.Count(Agents.Injected);
+        var (matched, injected) = agents.Count(@namespace, definition.Spec.Selector);
         if (!feature.Enabled)
         {
             await SetAsync(definition, false, Conditions.FeatureDisabled, Conditions.DisabledMessage(feature), (matched, injected), cancellationToken);

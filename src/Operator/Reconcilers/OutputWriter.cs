@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Models;
 using AgentMetrics.Rendering;
@@ -7,6 +8,12 @@ namespace AgentMetrics.Operator.Reconcilers;
 /// <summary>Writes what the output adapter renders by server-side apply, and removes what the other output mode left.</summary>
 public sealed class OutputWriter(KubernetesClient client, PrometheusOutput output)
 {
+    private const int RememberedNames = 100_000;
+
+    // Names whose object of the other mode is known to be gone. Only an operator running in the other
+    // mode writes one, so once this process has looked, no reconcile needs to ask the API server again.
+    private readonly ConcurrentDictionary<(string Namespace, string Name), byte> _otherModeGone = new();
+
     /// <summary>The adapter of the output mode in use.</summary>
     public PrometheusOutput Output { get; } = output;
 
@@ -28,7 +35,17 @@ public sealed class OutputWriter(KubernetesClient client, PrometheusOutput outpu
             return $"{type.Group}/{type.Version} {type.Kind} is not served by this cluster: install the Prometheus Operator's CRDs, or run the operator with --output=configmaps";
         }
 
-        await DeleteIfOursAsync(Output.Replaces(child), @namespace, name, cancellationToken);
+        if (!_otherModeGone.ContainsKey((@namespace, name)))
+        {
+            await DeleteIfOursAsync(Output.Replaces(child), @namespace, name, cancellationToken);
+            if (_otherModeGone.Count >= RememberedNames)
+            {
+                _otherModeGone.Clear();
+            }
+
+            _otherModeGone.TryAdd((@namespace, name), 0);
+        }
+
         return null;
     }
 

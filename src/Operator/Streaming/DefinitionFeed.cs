@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
+using AgentMetrics.Api.Streaming;
 using AgentMetrics.Api.V1Alpha1;
 using AgentMetrics.Api.Validation;
 using AgentMetrics.Kubernetes.Client;
@@ -10,20 +12,24 @@ namespace AgentMetrics.Operator.Streaming;
 
 /// <summary>
 /// What each agent pod's sidecar is to be sent, kept current by the informers: a change in a
-/// namespace wakes the streams open there, and its definitions are validated once per change, not
-/// once per stream.
+/// namespace wakes the streams open there, its definitions are validated once per change, not once
+/// per stream, and the snapshot line is serialized once per group of pods the definitions see alike
+/// (<see cref="AgentIndex"/>) and shared by every stream of that group, so thousands of streams hold
+/// a handful of copies.
 /// </summary>
 public sealed class DefinitionFeed
 {
     private readonly Informer<AgentMetricDefinition> _definitions;
     private readonly Informer<KubernetesObject> _pods;
+    private readonly AgentIndex _agents;
     private readonly ConcurrentDictionary<string, NamespaceState> _namespaces = new();
 
     /// <summary>Subscribes to both informers, so it must be created before they run.</summary>
-    public DefinitionFeed(Informer<AgentMetricDefinition> definitions, Informer<KubernetesObject> pods)
+    public DefinitionFeed(Informer<AgentMetricDefinition> definitions, Informer<KubernetesObject> pods, AgentIndex agents)
     {
         _definitions = definitions;
         _pods = pods;
+        _agents = agents;
         definitions.Subscribe(change =>
         {
             if (change.Type != WatchEventType.Modified || Controller<AgentMetricDefinition>.IsRealChange(change.Old, change.Object))
@@ -56,13 +62,34 @@ public sealed class DefinitionFeed
     }
 
     /// <summary>
-    /// The definitions the reconciler accepts in <paramref name="namespace"/> that select a pod with
-    /// <paramref name="labels"/>, sorted by name.
+    /// The snapshot line (NDJSON, newline included) for a pod of <paramref name="namespace"/> with
+    /// <paramref name="labels"/>: the same array for every pod the definitions there see alike, until
+    /// the next change. Callers must not write to it.
     /// </summary>
-    public IReadOnlyList<AgentMetricDefinition> Selecting(string @namespace, IReadOnlyDictionary<string, string>? labels) =>
-        [.. Accepted(@namespace).Where(d => d.Spec.Selector.Matches(labels))];
+    public byte[] Snapshot(string @namespace, IReadOnlyDictionary<string, string>? labels)
+    {
+        var group = _agents.GroupKeyOf(@namespace, labels);
+        var (version, accepted) = Accepted(@namespace);
+        var state = _namespaces.GetOrAdd(@namespace, _ => new NamespaceState());
+        lock (state.Gate)
+        {
+            if (state.LinesVersion != version)
+            {
+                state.Lines.Clear();
+                state.LinesVersion = version;
+            }
 
-    private IReadOnlyList<AgentMetricDefinition> Accepted(string @namespace)
+            if (!state.Lines.TryGetValue(group, out var line))
+            {
+                line = Line(DefinitionStreamMessage.Snapshot(accepted.Where(d => d.Spec.Selector.Matches(labels)).Select(ForWire)));
+                state.Lines[group] = line;
+            }
+
+            return line;
+        }
+    }
+
+    private (long Version, IReadOnlyList<AgentMetricDefinition> Definitions) Accepted(string @namespace)
     {
         var state = _namespaces.GetOrAdd(@namespace, _ => new NamespaceState());
         lock (state.Gate)
@@ -72,17 +99,40 @@ public sealed class DefinitionFeed
             var version = Volatile.Read(ref state.Version);
             if (state.Accepted is { } cached && cached.Version == version)
             {
-                return cached.Definitions;
+                return cached;
             }
 
-            var context = Agents.Context(_definitions, _pods, @namespace);
+            var context = _agents.Context(@namespace);
             var accepted = context.Definitions
                 .Where(d => d.Metadata.DeletionTimestamp is null && DefinitionValidator.Validate(d, context).Count == 0)
                 .OrderBy(d => d.Metadata.Name, StringComparer.Ordinal)
                 .ToList();
             state.Accepted = (version, accepted);
-            return accepted;
+            return (version, accepted);
         }
+    }
+
+    /// <summary>What a sidecar needs of a definition: identity, generation and spec; status and bookkeeping stay behind.</summary>
+    private static AgentMetricDefinition ForWire(AgentMetricDefinition definition) => new()
+    {
+        Metadata = new ObjectMeta
+        {
+            Name = definition.Metadata.Name,
+            Namespace = definition.Metadata.Namespace,
+            Uid = definition.Metadata.Uid,
+            Generation = definition.Metadata.Generation,
+        },
+        Spec = definition.Spec,
+    };
+
+    /// <summary>A message as one NDJSON line.</summary>
+    internal static byte[] Line(DefinitionStreamMessage message)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(message, ApiJsonContext.Default.DefinitionStreamMessage);
+        var line = new byte[json.Length + 1];
+        json.CopyTo(line, 0);
+        line[^1] = (byte)'\n';
+        return line;
     }
 
     private void Changed(string? @namespace)
@@ -103,7 +153,12 @@ public sealed class DefinitionFeed
         /// <summary>Held while the accepted definitions are read or computed, so a burst of wake-ups computes them once.</summary>
         public Lock Gate { get; } = new();
 
-        public (long Version, List<AgentMetricDefinition> Definitions)? Accepted { get; set; }
+        public (long Version, IReadOnlyList<AgentMetricDefinition> Definitions)? Accepted { get; set; }
+
+        /// <summary>Snapshot lines by pod group, for <see cref="LinesVersion"/>; guarded by <see cref="Gate"/>.</summary>
+        public Dictionary<string, byte[]> Lines { get; } = new(StringComparer.Ordinal);
+
+        public long LinesVersion { get; set; } = -1;
 
         public void Add(FeedSubscription subscription)
         {
@@ -123,6 +178,7 @@ public sealed class DefinitionFeed
                     lock (Gate)
                     {
                         Accepted = null;
+                        Lines.Clear();
                     }
                 }
             }

@@ -1,7 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentMetrics.Api.Streaming;
-using AgentMetrics.Api.V1Alpha1;
 using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Models;
 
@@ -14,7 +12,7 @@ namespace AgentMetrics.Operator.Streaming;
 /// </summary>
 public static class DefinitionStreamEndpoint
 {
-    private static readonly byte[] HeartbeatLine = Line(DefinitionStreamMessage.Heartbeat());
+    private static readonly byte[] HeartbeatLine = DefinitionFeed.Line(DefinitionStreamMessage.Heartbeat());
 
     /// <summary>Maps the endpoint; <paramref name="stopping"/> ends every open stream so shutdown need not wait for them.</summary>
     public static void MapDefinitionStream(
@@ -129,8 +127,9 @@ public static class DefinitionStreamEndpoint
                 return;
             }
 
-            var snapshot = Line(DefinitionStreamMessage.Snapshot(feed.Selecting(@namespace, pod.Metadata.Labels).Select(ForWire)));
-            if (last is null || !snapshot.AsSpan().SequenceEqual(last))
+            // Shared with every stream of pods alike; a new array after a change may still say the same.
+            var snapshot = feed.Snapshot(@namespace, pod.Metadata.Labels);
+            if (last is null || (!ReferenceEquals(snapshot, last) && !snapshot.AsSpan().SequenceEqual(last)))
             {
                 if (!await WriteAsync(response, snapshot, cancellationToken))
                 {
@@ -166,27 +165,5 @@ public static class DefinitionStreamEndpoint
     {
         var flushed = await response.BodyWriter.WriteAsync(line, cancellationToken);
         return !flushed.IsCompleted && !flushed.IsCanceled;
-    }
-
-    /// <summary>What a sidecar needs of a definition: identity, generation and spec; status and bookkeeping stay behind.</summary>
-    private static AgentMetricDefinition ForWire(AgentMetricDefinition definition) => new()
-    {
-        Metadata = new ObjectMeta
-        {
-            Name = definition.Metadata.Name,
-            Namespace = definition.Metadata.Namespace,
-            Uid = definition.Metadata.Uid,
-            Generation = definition.Metadata.Generation,
-        },
-        Spec = definition.Spec,
-    };
-
-    private static byte[] Line(DefinitionStreamMessage message)
-    {
-        var json = JsonSerializer.SerializeToUtf8Bytes(message, ApiJsonContext.Default.DefinitionStreamMessage);
-        var line = new byte[json.Length + 1];
-        json.CopyTo(line, 0);
-        line[^1] = (byte)'\n';
-        return line;
     }
 }

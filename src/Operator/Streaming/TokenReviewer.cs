@@ -8,8 +8,9 @@ namespace AgentMetrics.Operator.Streaming;
 
 /// <summary>
 /// Asks the API server, by TokenReview, whose a bearer token is. Accepted tokens are remembered for
-/// a short while, keyed by their SHA-256, so that every sidecar reconnecting at once after an
-/// operator restart does not become as many reviews.
+/// a short while, keyed by their SHA-256, and at most <see cref="MaxConcurrentReviews"/> reviews are
+/// in flight at once, so that thousands of sidecars reconnecting after an operator restart wait their
+/// turn here rather than exceed the API server's in-flight limit and be answered 429.
 /// </summary>
 public sealed class TokenReviewer(KubernetesClient client, TimeProvider? clock = null)
 {
@@ -18,6 +19,14 @@ public sealed class TokenReviewer(KubernetesClient client, TimeProvider? clock =
 
     /// <summary>At most this many tokens are remembered; past it, tokens are reviewed every time.</summary>
     public const int MaxCached = 10_000;
+
+    /// <summary>
+    /// At most this many reviews are sent to the API server at once; the rest wait. Well under the
+    /// API server's default limit of 200 mutating requests in flight (a review is a create).
+    /// </summary>
+    public const int MaxConcurrentReviews = 32;
+
+    private readonly SemaphoreSlim _inFlight = new(MaxConcurrentReviews);
 
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, (UserInfo User, DateTimeOffset Until)> _accepted = new(StringComparer.Ordinal);
@@ -28,15 +37,21 @@ public sealed class TokenReviewer(KubernetesClient client, TimeProvider? clock =
     {
         var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
         var now = _clock.GetUtcNow();
-        if (_accepted.TryGetValue(key, out var known) && known.Until > now)
+        if (Cached(key, now) is { } remembered)
         {
-            StreamMetrics.TokenReviews.Add(1, new KeyValuePair<string, object?>("result", "cached"));
-            return new TokenReviewStatus { Authenticated = true, User = known.User };
+            return remembered;
         }
 
+        await _inFlight.WaitAsync(cancellationToken);
         TokenReview review;
         try
         {
+            // Another stream with the same token may have been reviewed while this one waited.
+            if (Cached(key, _clock.GetUtcNow()) is { } meanwhile)
+            {
+                return meanwhile;
+            }
+
             review = await client.CreateAsync(
                 ResourceType.TokenReviews, null, new TokenReview { Spec = new() { Token = token } }, KubernetesJsonContext.Default.TokenReview,
                 cancellationToken);
@@ -45,6 +60,10 @@ public sealed class TokenReviewer(KubernetesClient client, TimeProvider? clock =
         {
             StreamMetrics.TokenReviews.Add(1, new KeyValuePair<string, object?>("result", "failed"));
             throw;
+        }
+        finally
+        {
+            _inFlight.Release();
         }
 
         var status = review.Status ?? new TokenReviewStatus { Error = "the API server returned no review status" };
@@ -55,6 +74,17 @@ public sealed class TokenReviewer(KubernetesClient client, TimeProvider? clock =
         }
 
         return status;
+    }
+
+    private TokenReviewStatus? Cached(string key, DateTimeOffset now)
+    {
+        if (!_accepted.TryGetValue(key, out var known) || known.Until <= now)
+        {
+            return null;
+        }
+
+        StreamMetrics.TokenReviews.Add(1, new KeyValuePair<string, object?>("result", "cached"));
+        return new TokenReviewStatus { Authenticated = true, User = known.User };
     }
 
     private void Remember(string key, UserInfo user, DateTimeOffset until)

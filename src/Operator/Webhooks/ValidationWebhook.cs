@@ -20,7 +20,7 @@ public static class ValidationWebhook
         endpoints.MapPost(DefinitionsPath, (HttpRequest request) => ReviewAsync(request, (obj, ns) =>
         {
             var definition = obj.Deserialize(ApiJsonContext.Default.AgentMetricDefinition)!;
-            return DefinitionValidator.Validate(definition, Reconcilers.Agents.Context(runtime.Definitions, runtime.Pods, ns));
+            return DefinitionValidator.Validate(definition, runtime.AgentIndex.Context(ns, definition.Spec.Selector));
         }));
         endpoints.MapPost(ThresholdsPath, (HttpRequest request) => ReviewAsync(request, (obj, ns) =>
             ThresholdValidator.Validate(
