@@ -6,7 +6,7 @@ using Xunit;
 
 namespace AgentMetrics.Testing.Tests;
 
-/// <summary>Proves Prometheus and Alertmanager are the real servers, talking to endpoints the test serves.</summary>
+/// <summary>Proves Prometheus, Alertmanager and VictoriaMetrics are the real servers, talking to endpoints the test serves.</summary>
 public sealed class PrometheusSmokeTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
@@ -23,6 +23,32 @@ public sealed class PrometheusSmokeTests
 
         var value = result[0].GetProperty("value")[1].GetString();
         Assert.Equal(42, double.Parse(value!, CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task VictoriaMetricsTakesImportedSamplesAndAnswersAPrometheusQueryAtOnce()
+    {
+        await using var victoria = await VictoriaMetricsServer.StartNewAsync();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+
+        using var imported = await http.PostAsync(
+            new Uri(victoria.Url, "/api/v1/import/prometheus"), new StringContent("smoke_answer{kind=\"victoria\"} 42\n"));
+        Assert.True(imported.IsSuccessStatusCode, $"import answered {(int)imported.StatusCode}");
+
+        // With no latency offset a sample is queryable once the store has made it searchable (about a second).
+        var value = 0.0;
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                using var document = JsonDocument.Parse(await http.GetStringAsync(
+                    new Uri(victoria.Url, $"/api/v1/query?query={Uri.EscapeDataString("smoke_answer{kind=\"victoria\"}")}")));
+                var result = document.RootElement.GetProperty("data").GetProperty("result");
+                value = result.GetArrayLength() == 0 ? 0 : double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
+                return value != 0;
+            },
+            Patience,
+            "the imported sample from VictoriaMetrics");
+        Assert.Equal(42, value);
     }
 
     [Fact]

@@ -15,6 +15,9 @@ public static class Tools
     /// <summary>promtool, from Debian's prometheus.</summary>
     public static string Promtool => OnPath("promtool", "Debian package prometheus");
 
+    /// <summary>VictoriaMetrics (single node), from Debian's victoria-metrics.</summary>
+    public static string VictoriaMetrics => OnPath("victoria-metrics", "Debian package victoria-metrics");
+
     /// <summary>Alertmanager, from Debian's prometheus-alertmanager.</summary>
     public static string Alertmanager => OnPath("prometheus-alertmanager", "Debian package prometheus-alertmanager");
 
