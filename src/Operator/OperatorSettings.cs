@@ -5,7 +5,7 @@ using AgentMetrics.Rendering;
 namespace AgentMetrics.Operator;
 
 /// <summary>The operator's configuration, from the command line (--key=value) or the environment (AGENTMETRICS_KEY).</summary>
-public sealed record OperatorSettings
+public sealed partial record OperatorSettings
 {
     /// <summary>A kubeconfig to use; empty means $KUBECONFIG, ~/.kube/config, or the pod's service account.</summary>
     public string? Kubeconfig { get; init; }
@@ -61,6 +61,15 @@ public sealed record OperatorSettings
     /// <summary>The remote-write endpoint injected sidecars push to in push mode.</summary>
     public string? RemoteWriteUrl { get; init; }
 
+    /// <summary>Extra headers injected sidecars send with each push, as Name=value[,Name=value] (X-Scope-OrgID=team-a).</summary>
+    public string? RemoteWriteHeaders { get; init; }
+
+    /// <summary>A Secret in each agent's namespace whose key token is the remote-write bearer token; mounted into the sidecar.</summary>
+    public string? RemoteWriteBearerTokenSecret { get; init; }
+
+    /// <summary>How often injected sidecars push in push mode; empty: the sidecar's default (100ms).</summary>
+    public string? SidecarPushInterval { get; init; }
+
     /// <summary>Where injected sidecars reach the definitions stream; empty: the Service agent-metrics-operator.</summary>
     public string? SidecarOperatorUrl { get; init; }
 
@@ -95,6 +104,28 @@ public sealed record OperatorSettings
             throw new ArgumentException("--remote-write-url must be an absolute http(s) address when --sidecar-mode is push");
         }
 
+        if (RemoteWriteHeaders is { Length: > 0 } headers
+            && headers.Split(',', StringSplitOptions.TrimEntries).FirstOrDefault(pair => !HeaderPair().IsMatch(pair)) is { } badHeader)
+        {
+            throw new ArgumentException($"--remote-write-headers takes Name=value pairs with a header name of letters, digits and '-', got \"{badHeader}\"");
+        }
+
+        if (RemoteWriteBearerTokenSecret is { Length: > 0 } secret && !SecretName().IsMatch(secret))
+        {
+            throw new ArgumentException($"--remote-write-bearer-token-secret must be a Secret's name (lower-case letters, digits, '-' and '.'), got \"{secret}\"");
+        }
+
+        if (SidecarPushInterval is { Length: > 0 } pushInterval)
+        {
+            var rule = Api.Validation.PrometheusDuration.TryParse(pushInterval, out var parsed)
+                ? Api.Validation.PushLimits.Check("--sidecar-push-interval", parsed)
+                : $"--sidecar-push-interval must be a duration such as 100ms or 1s, got \"{pushInterval}\"";
+            if (rule is not null)
+            {
+                throw new ArgumentException(rule);
+            }
+        }
+
         if (WebhookCertificates is not ("self" or "files"))
         {
             throw new ArgumentException($"--webhook-certificates must be self or files, got \"{WebhookCertificates}\"");
@@ -113,6 +144,9 @@ public sealed record OperatorSettings
             Limits = limits,
             Mode = SidecarMode,
             RemoteWriteUrl = RemoteWriteUrl,
+            RemoteWriteHeaders = RemoteWriteHeaders,
+            RemoteWriteBearerTokenSecret = RemoteWriteBearerTokenSecret,
+            PushInterval = SidecarPushInterval,
             OperatorUrl = SidecarOperatorUrl is { Length: > 0 } url ? url : $"https://agent-metrics-operator.{Namespace}.svc:443",
         };
     }
@@ -135,4 +169,10 @@ public sealed record OperatorSettings
                 kv => kv[0],
                 kv => kv.Length == 2 ? kv[1] : throw new ArgumentException($"--selector-labels takes key=value pairs, got \"{kv[0]}\"")),
     };
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9-]+=[^,]+$")]
+    private static partial System.Text.RegularExpressions.Regex HeaderPair();
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
+    private static partial System.Text.RegularExpressions.Regex SecretName();
 }

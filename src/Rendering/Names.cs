@@ -47,6 +47,9 @@ public static class Names
     /// <summary>The injected scratch volume: the sidecar's root filesystem is read-only.</summary>
     public const string SidecarTmpVolume = "agent-metrics-tmp";
 
+    /// <summary>The volume holding the remote-write bearer token, from the Secret the operator is told.</summary>
+    public const string SidecarRemoteWriteTokenVolume = "agent-metrics-remote-write";
+
     /// <summary>The ConfigMap, in the operator's namespace, holding the feature flag.</summary>
     public const string FlagConfigMap = "agent-metrics-config";
 

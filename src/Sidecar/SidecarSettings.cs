@@ -178,9 +178,9 @@ public sealed record SidecarSettings
             throw new ArgumentException("--remote-write-url must be an absolute http(s) address in push mode");
         }
 
-        if (PushInterval <= TimeSpan.Zero || PushInterval > TimeSpan.FromMilliseconds(250))
+        if (PushLimits.Check("--push-interval", PushInterval) is { } intervalRule)
         {
-            throw new ArgumentException($"--push-interval must be more than 0 and at most 250ms, got {PrometheusDuration.Format(PushInterval)}");
+            throw new ArgumentException(intervalRule);
         }
 
         if (!Uri.TryCreate(IngestListen, UriKind.Absolute, out var ingest) || !System.Net.IPAddress.TryParse(ingest.Host, out var address) || !System.Net.IPAddress.IsLoopback(address))

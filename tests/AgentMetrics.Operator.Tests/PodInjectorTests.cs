@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AgentMetrics.Kubernetes.Runtime;
 using AgentMetrics.Operator.Injection;
+using AgentMetrics.Rendering;
 using Xunit;
 
 namespace AgentMetrics.Operator.Tests;
@@ -87,6 +88,57 @@ public sealed class PodInjectorTests
         var sidecar = PodInjector.Decide(Pod(), Options, null, nativeSidecar: false).Pod!["spec"]!["containers"]!.AsArray().Last()!;
         var node = path.Split('.').Aggregate((JsonNode?)sidecar, (n, part) => n?[part]);
         Assert.Equal(expected, node?.ToJsonString());
+    }
+
+    [Fact]
+    public void InPushModeTheSidecarGetsTheTenantHeaderThePushIntervalAndTheBearerTokenFromTheNamedSecret()
+    {
+        var push = Options with
+        {
+            Mode = "push",
+            RemoteWriteUrl = "https://mimir.example/api/v1/push",
+            RemoteWriteHeaders = "X-Scope-OrgID=team-a",
+            RemoteWriteBearerTokenSecret = "remote-write-token",
+            PushInterval = "250ms",
+        };
+        var spec = PodInjector.Decide(Pod(), push, null, nativeSidecar: false).Pod!["spec"]!;
+        var sidecar = spec["containers"]!.AsArray().Last()!;
+        var args = sidecar["args"]!.AsArray().Select(a => (string)a!).ToList();
+
+        Assert.Contains("--remote-write-url=https://mimir.example/api/v1/push", args);
+        Assert.Contains("--remote-write-headers=X-Scope-OrgID=team-a", args);
+        Assert.Contains("--push-interval=250ms", args);
+        Assert.Contains($"--remote-write-bearer-token-file={SidecarOptions.RemoteWriteTokenDirectory}/token", args);
+        var mount = sidecar["volumeMounts"]!.AsArray().Single(m => (string?)m!["name"] == Names.SidecarRemoteWriteTokenVolume)!;
+        Assert.Equal(SidecarOptions.RemoteWriteTokenDirectory, (string?)mount["mountPath"]);
+        Assert.True((bool)mount["readOnly"]!);
+        var volume = spec["volumes"]!.AsArray().Single(v => (string?)v!["name"] == Names.SidecarRemoteWriteTokenVolume)!;
+        Assert.Equal("remote-write-token", (string?)volume["secret"]!["secretName"]);
+
+        // In scrape mode none of it applies, and nothing is mounted.
+        var scrape = PodInjector.Decide(Pod(), push with { Mode = "scrape" }, null, nativeSidecar: false).Pod!["spec"]!;
+        Assert.DoesNotContain(scrape["volumes"]!.AsArray(), v => (string?)v!["name"] == Names.SidecarRemoteWriteTokenVolume);
+        Assert.DoesNotContain(scrape["containers"]!.AsArray().Last()!["args"]!.AsArray(), a => ((string)a!).StartsWith("--remote-write", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--remote-write-headers", "X-Scope-OrgID", "--remote-write-headers takes Name=value pairs")]
+    [InlineData("--remote-write-headers", "Bad Header=1", "--remote-write-headers takes Name=value pairs")]
+    [InlineData("--remote-write-bearer-token-secret", "Not_A_Name", "--remote-write-bearer-token-secret must be a Secret's name")]
+    [InlineData("--sidecar-push-interval", "soon", "--sidecar-push-interval must be a duration such as 100ms or 1s, got \"soon\"")]
+    [InlineData("--sidecar-push-interval", "5s", "--sidecar-push-interval must be more than 0 and at most 250ms, got 5s")]
+    public void BadPushSettingsAreRefusedNamingTheFlagAndTheRule(string flag, string value, string expected)
+    {
+        var settings = new OperatorSettings { SidecarMode = "push", RemoteWriteUrl = "https://mimir.example/api/v1/push" };
+        settings = flag switch
+        {
+            "--remote-write-headers" => settings with { RemoteWriteHeaders = value },
+            "--remote-write-bearer-token-secret" => settings with { RemoteWriteBearerTokenSecret = value },
+            _ => settings with { SidecarPushInterval = value },
+        };
+
+        var refused = Assert.Throws<ArgumentException>(() => settings.ToSidecarOptions());
+        Assert.StartsWith(expected, refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -121,6 +121,20 @@ public static class PodInjector
             },
         });
         volumes.Add(new JsonObject { ["name"] = Names.SidecarTmpVolume, ["emptyDir"] = new JsonObject { ["medium"] = "Memory", ["sizeLimit"] = "16Mi" } });
+        if (PushesWithToken(options))
+        {
+            // Not optional: without the Secret the pod waits, and its events name the missing Secret.
+            volumes.Add(new JsonObject
+            {
+                ["name"] = Names.SidecarRemoteWriteTokenVolume,
+                ["secret"] = new JsonObject
+                {
+                    ["secretName"] = options.RemoteWriteBearerTokenSecret,
+                    ["items"] = new JsonArray(new JsonObject { ["key"] = "token", ["path"] = "token" }),
+                },
+            });
+        }
+
         resultSpec["volumes"] = volumes;
 
         foreach (var container in Containers(resultSpec, "containers").Where(c => Text(c["name"]) != Names.SidecarContainer))
@@ -144,6 +158,20 @@ public static class PodInjector
         if (options.Mode == "push" && options.RemoteWriteUrl is { Length: > 0 } remoteWrite)
         {
             args.Add($"--remote-write-url={remoteWrite}");
+            if (options.RemoteWriteHeaders is { Length: > 0 } headers)
+            {
+                args.Add($"--remote-write-headers={headers}");
+            }
+
+            if (options.RemoteWriteBearerTokenSecret is { Length: > 0 })
+            {
+                args.Add($"--remote-write-bearer-token-file={SidecarOptions.RemoteWriteTokenDirectory}/token");
+            }
+
+            if (options.PushInterval is { Length: > 0 } interval)
+            {
+                args.Add($"--push-interval={interval}");
+            }
         }
 
         var env = new JsonArray(
@@ -183,11 +211,25 @@ public static class PodInjector
             },
             ["readinessProbe"] = Probe("/readyz", options.MetricsPort, 1),
             ["livenessProbe"] = Probe("/healthz", options.MetricsPort, 10),
-            ["volumeMounts"] = new JsonArray(
-                new JsonObject { ["name"] = Names.SidecarTokenVolume, ["mountPath"] = SidecarOptions.TokenDirectory, ["readOnly"] = true },
-                new JsonObject { ["name"] = Names.SidecarTmpVolume, ["mountPath"] = "/tmp" }),
+            ["volumeMounts"] = Mounts(options),
         };
     }
+
+    private static JsonArray Mounts(SidecarOptions options)
+    {
+        var mounts = new JsonArray(
+            new JsonObject { ["name"] = Names.SidecarTokenVolume, ["mountPath"] = SidecarOptions.TokenDirectory, ["readOnly"] = true },
+            new JsonObject { ["name"] = Names.SidecarTmpVolume, ["mountPath"] = "/tmp" });
+        if (PushesWithToken(options))
+        {
+            mounts.Add(new JsonObject { ["name"] = Names.SidecarRemoteWriteTokenVolume, ["mountPath"] = SidecarOptions.RemoteWriteTokenDirectory, ["readOnly"] = true });
+        }
+
+        return mounts;
+    }
+
+    private static bool PushesWithToken(SidecarOptions options) =>
+        options.Mode == "push" && options.RemoteWriteUrl is { Length: > 0 } && options.RemoteWriteBearerTokenSecret is { Length: > 0 };
 
     /// <summary>The first declared port of any container that the sidecar also needs, described for people.</summary>
     private static string? Collision(IEnumerable<JsonObject> containers, SidecarOptions options)

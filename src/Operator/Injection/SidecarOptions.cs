@@ -27,6 +27,21 @@ public sealed record SidecarOptions
     /// <summary>The remote-write endpoint in push mode.</summary>
     public string? RemoteWriteUrl { get; init; }
 
+    /// <summary>In push mode, extra request headers as Name=value[,Name=value] (a tenant: X-Scope-OrgID=team-a).</summary>
+    public string? RemoteWriteHeaders { get; init; }
+
+    /// <summary>
+    /// In push mode, a Secret of the agent pod's own namespace whose key <c>token</c> is the bearer
+    /// token for the remote-write endpoint; it is mounted read-only into the sidecar.
+    /// </summary>
+    public string? RemoteWriteBearerTokenSecret { get; init; }
+
+    /// <summary>In push mode, how often the sidecar pushes what changed; null: the sidecar's default.</summary>
+    public string? PushInterval { get; init; }
+
+    /// <summary>Where the remote-write bearer token's Secret is mounted in the sidecar.</summary>
+    public const string RemoteWriteTokenDirectory = "/var/run/secrets/agentmetrics.io/remote-write";
+
     /// <summary>Where sidecars reach the operator's definitions stream; empty: built-in metrics only.</summary>
     public string? OperatorUrl { get; init; }
 
