@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using AgentMetrics.Rendering;
@@ -61,18 +62,55 @@ public sealed class InClusterTests(ITestOutputHelper output)
             }
 
             // The operator's pod goes away: the sidecars keep their definitions, and follow the new pod's stream.
+            // Until the new pod's stream is back in every sidecar, each keeps its one definition, and the
+            // agents' observations of the custom metric keep being counted.
             var first = await OperatorPodAsync(plane);
-            await plane.Kubectl.RunAsync("delete", "pod", first, "-n", System, "--wait=false");
-            await WaitUntilRolledOutAsync(plane, System, "agent-metrics-operator");
-            await Eventually.UntilAsync(async () => await OperatorPodAsync(plane) is { Length: > 0 } pods && !pods.Split(' ').Contains(first), Patience, "the new operator pod alone");
+            var counted = new List<double>();
             foreach (var url in metrics)
             {
-                // Still accepted: the observations keep counting with the first pod gone.
-                var before = Sum(await Http.GetStringAsync(url), "tickets_closed_total{");
-                await Eventually.UntilAsync(
-                    async () => Sum(await Http.GetStringAsync(url), "tickets_closed_total{") > before, Patience, $"tickets_closed to keep counting on {url}");
+                counted.Add(Sum(await Http.GetStringAsync(url), "tickets_closed_total{"));
             }
 
+            await plane.Kubectl.RunAsync("delete", "pod", first, "-n", System, "--wait=false");
+            var deleted = Stopwatch.StartNew();
+            var disconnected = new HashSet<Uri>();
+            TimeSpan? gone = null, reconnected = null;
+            await Eventually.UntilAsync(
+                async () =>
+                {
+                    var connected = 0;
+                    foreach (var url in metrics)
+                    {
+                        var exposition = await Http.GetStringAsync(url);
+                        Assert.Equal(1, Sum(exposition, "agent_metrics_sidecar_definitions{"));
+                        if (Sum(exposition, "agent_metrics_sidecar_definitions_stream_connected{") == 1)
+                        {
+                            connected++;
+                        }
+                        else
+                        {
+                            disconnected.Add(url);
+                        }
+                    }
+
+                    var pods = await OperatorPodAsync(plane);
+                    gone ??= pods.Split(' ').Contains(first) ? null : deleted.Elapsed;
+                    // With the first pod gone, a connected stream is the new pod's.
+                    reconnected ??= gone is not null && connected == metrics.Count ? deleted.Elapsed : null;
+                    return gone is not null && reconnected is not null && pods.Length > 0;
+                },
+                Patience,
+                "every sidecar connected to the new operator pod alone",
+                TimeSpan.FromMilliseconds(100));
+            output.WriteLine(
+                $"after the delete, the first operator pod was gone in {gone!.Value.TotalSeconds:0.0} s, every sidecar connected to the new one in "
+                + $"{reconnected!.Value.TotalSeconds:0.0} s; {disconnected.Count} of {metrics.Count} seen disconnected meanwhile");
+            for (var i = 0; i < metrics.Count; i++)
+            {
+                Assert.True(Sum(await Http.GetStringAsync(metrics[i]), "tickets_closed_total{") > counted[i], $"tickets_closed stopped counting on {metrics[i]}");
+            }
+
+            // A change now can only come over the new pod's stream.
             await plane.Kubectl.RunWithInputAsync(Definition("gauge"), "apply", "-n", agents.Name, "-f", "-");
             foreach (var url in metrics)
             {
