@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using AgentMetrics.Operator.Discovery;
 using AgentMetrics.Rendering;
 using AgentMetrics.Testing;
 using Xunit;
@@ -11,8 +12,9 @@ namespace AgentMetrics.Operator.Tests;
 /// <summary>
 /// The operator in-cluster on a real node, installed from config/ as a user installs it: its pod runs
 /// from its image under its service account, the API server calls its webhook through its Service,
-/// agent Deployments get the sidecar, and each sidecar follows the definitions stream of the
-/// operator's pod, also across the pod's replacement. docs/local-cluster.md describes the node.
+/// agent Deployments get the sidecar, a Prometheus finds the sidecars through the operator pod's
+/// service discovery, and each sidecar follows the definitions stream of the operator's pod, also
+/// across the pod's replacement. docs/local-cluster.md describes the node.
 /// </summary>
 [Collection(OperatorCollection.Name)]
 public sealed class InClusterTests(ITestOutputHelper output)
@@ -60,6 +62,8 @@ public sealed class InClusterTests(ITestOutputHelper output)
                     Patience,
                     $"the agent's tasks and the custom metric tickets_closed on {url}");
             }
+
+            await ScrapeThroughTheOperatorAsync(plane, agents.Name, pods);
 
             // The operator's pod goes away: the sidecars keep their definitions, and follow the new pod's stream.
             // Until the new pod's stream is back in every sidecar, each keeps its one definition, and the
@@ -133,6 +137,41 @@ public sealed class InClusterTests(ITestOutputHelper output)
         {
             await plane.Kubectl.TryRunAsync(manifests, "delete", "--ignore-not-found", "--wait=false", "-f", "-");
         }
+    }
+
+    /// <summary>
+    /// A Prometheus on the host, without Kubernetes discovery, finds the sidecars through the operator
+    /// pod's HTTP service discovery and scrapes each at its pod's address, custom metric included.
+    /// </summary>
+    private async Task ScrapeThroughTheOperatorAsync(ControlPlane plane, string @namespace, List<JsonNode> pods)
+    {
+        var operatorIp = await plane.Kubectl.RunAsync(
+            "get", "pods", "-n", System, "-l", "app.kubernetes.io/name=agent-metrics-operator", "-o", "jsonpath={.items[0].status.podIP}");
+        var caBundle = await plane.Kubectl.RunAsync(
+            "get", "mutatingwebhookconfiguration", "agent-metrics", "-o", "jsonpath={.webhooks[0].clientConfig.caBundle}");
+        var directory = ProcessRegistry.Current.CreateDirectory("prometheus-in-cluster");
+        var ca = Path.Combine(directory, "operator-ca.pem");
+        await File.WriteAllBytesAsync(ca, Convert.FromBase64String(caBundle.Trim()));
+        // The host cannot resolve the Service's name; the certificate is for it, so Prometheus names it.
+        var config = $$"""
+            global: {scrape_interval: 1s, evaluation_interval: 1s}
+            scrape_configs:
+            - job_name: agent-metrics
+              honor_labels: true
+              http_sd_configs:
+              - url: "https://{{operatorIp.Trim()}}:9443{{ScrapeTargets.Path}}?namespace={{@namespace}}"
+                refresh_interval: 1s
+                tls_config: {ca_file: "{{ca}}", server_name: "agent-metrics-operator.{{System}}.svc"}
+            """;
+        await using var prometheus = await PrometheusServer.StartAsync(config);
+        await Eventually.UntilAsync(
+            async () => (await prometheus.QueryAsync("up{job=\"agent-metrics\"} == 1")).GetArrayLength() == pods.Count,
+            Patience, "Prometheus to scrape every sidecar the operator's pod lists");
+        var scraped = await prometheus.WaitForResultAsync($"count by (pod) (tickets_closed_total{{namespace=\"{@namespace}\"}})", Patience);
+        Assert.Equal(
+            pods.Select(p => (string)p["metadata"]!["name"]!).Order(StringComparer.Ordinal),
+            scraped.EnumerateArray().Select(r => r.GetProperty("metric").GetProperty("pod").GetString()!).Order(StringComparer.Ordinal));
+        output.WriteLine($"Prometheus scraped tickets_closed_total from {scraped.GetArrayLength()} pods through the operator pod's service discovery at {operatorIp.Trim()}");
     }
 
     /// <summary>
