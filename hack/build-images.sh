@@ -5,11 +5,13 @@
 #   agent-metrics-sidecar  what src/Sidecar/Dockerfile describes: the published sidecar in /app, run
 #                          as 65532, with the native libraries it loads (found with ldd) in place of
 #                          the runtime-deps base image
+#   agent-metrics-operator what src/Operator/Dockerfile describes, made the same way from the
+#                          self-contained published operator
 #   example-agent          a pod's agent: tests/images/example-agent/agent.c, static
-# usage: build-images.sh SIDECAR_DIR KUBE_BIN_DIR OUT_DIR
+# usage: build-images.sh SIDECAR_DIR OPERATOR_DIR KUBE_BIN_DIR OUT_DIR
 set -euo pipefail
-[ $# -eq 3 ] || { echo "usage: build-images.sh SIDECAR_DIR KUBE_BIN_DIR OUT_DIR" >&2; exit 2; }
-sidecar=$1 kube_bin=$2 out=$3
+[ $# -eq 4 ] || { echo "usage: build-images.sh SIDECAR_DIR OPERATOR_DIR KUBE_BIN_DIR OUT_DIR" >&2; exit 2; }
+sidecar=$1 operator=$2 kube_bin=$3 out=$4
 here=$(cd "$(dirname "$0")" && pwd)
 # ldconfig lives in sbin, which a user's PATH may lack.
 PATH=$PATH:/usr/sbin:/sbin
@@ -17,6 +19,7 @@ repo=$(dirname "$here")
 die() { printf 'build-images: %s\n' "$1" >&2; exit 1; }
 
 [ -x "$sidecar/agent-metrics-sidecar" ] || die "no published sidecar in $sidecar; run make publish-sidecar"
+[ -x "$operator/agent-metrics-operator" ] || die "no published operator in $operator; run make publish-operator"
 [ -x "$kube_bin/pause" ] || die "no pause program in $kube_bin; run make deps"
 command -v jq >/dev/null || die "jq is missing (Debian package jq); run make deps"
 command -v gcc >/dev/null || die "gcc is missing (Debian package gcc); run make deps"
@@ -38,13 +41,26 @@ place() {
   cp -L "$2" "$1$2"
 }
 
-# The system libraries FILE... link (ldd follows what those link in turn), one path per line;
-# those found beside the sidecar itself are in the image already.
+# The system libraries FILE... of PUBLISHED link (ldd follows what those link in turn), one path per
+# line; those found beside the program itself are in the image already.
 linked_libraries() {
-  local file
+  local published file
+  published=$(cd "$1" && pwd)/
+  shift
   for file in "$@"; do
     ldd "$file" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
-  done | grep -v -F -- "$(cd "$sidecar" && pwd)/" | sort -u
+  done | grep -v -F -- "$published" | sort -u
+}
+
+# The ELF files (programs and shared libraries) under DIR, one path per line. The magic number is read
+# by the shell itself: a published operator has over 300 executable-mode files, and a process or
+# three for each took seconds.
+native_files() {
+  local file magic
+  while IFS= read -r -d '' file; do
+    IFS= read -r -N 4 magic <"$file" || true
+    if [ "$magic" = $'\x7fELF' ]; then printf '%s\n' "$file"; fi
+  done < <(find "$1" -type f \( -name '*.so' -o -perm -u+x \) -print0)
 }
 
 # Modes as a umask of 022 would give them, whatever the umask of the build that made the files.
@@ -59,23 +75,32 @@ install -m 0755 "$kube_bin/pause" "$pause/pause"
 normalise "$pause"
 "$here/oci-image.sh" "$pause" "$out/pause.tar" docker.io/agentmetrics/pause:dev '["/pause"]' 65535:65535 /
 
-image=$stage/sidecar
-mkdir -p "$image/app" "$image/tmp"
-cp -a "$sidecar/." "$image/app/"
-accounts "$image"
-mapfile -t elves < <(find "$sidecar" -type f \( -name '*.so' -o -perm -u+x \) -exec sh -c 'head -c 4 "$1" | grep -q ELF' _ {} \; -print)
 # .NET's cryptography loads OpenSSL with dlopen, which ldd cannot see; name it, and take what it links.
 mapfile -t openssl < <(ldconfig -p | awk '$1 == "libssl.so.3" || $1 == "libcrypto.so.3" { print $NF }' | sort -u)
 [ "${#openssl[@]}" -eq 2 ] || die "OpenSSL 3 (libssl.so.3, libcrypto.so.3) is not installed (Debian package libssl3)"
-for library in $(linked_libraries "${elves[@]}" "${openssl[@]}") "${openssl[@]}"; do
-  place "$image" "$library"
-done
-if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
-  place "$image" /etc/ssl/certs/ca-certificates.crt
-fi
-normalise "$image"
-"$here/oci-image.sh" "$image" "$out/agent-metrics-sidecar.tar" docker.io/agentmetrics/agent-metrics-sidecar:dev \
-  '["/app/agent-metrics-sidecar"]' 65532:65532 /app
+
+# A self-contained .NET program as its Dockerfile describes it: PUBLISHED in /app, run as 65532 from
+# /app, with the native libraries it links in place of the runtime-deps base image.
+# usage: dotnet_image PUBLISHED PROGRAM ARCHIVE
+dotnet_image() {
+  local published=$1 program=$2 archive=$3 image=$stage/$3 library elves
+  mkdir -p "$image/app" "$image/tmp"
+  cp -a "$published/." "$image/app/"
+  accounts "$image"
+  mapfile -t elves < <(native_files "$published")
+  for library in $(linked_libraries "$published" "${elves[@]}" "${openssl[@]}") "${openssl[@]}"; do
+    place "$image" "$library"
+  done
+  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    place "$image" /etc/ssl/certs/ca-certificates.crt
+  fi
+  normalise "$image"
+  "$here/oci-image.sh" "$image" "$out/$archive.tar" "docker.io/agentmetrics/$archive:dev" \
+    "[\"/app/$program\"]" 65532:65532 /app
+}
+
+dotnet_image "$sidecar" agent-metrics-sidecar agent-metrics-sidecar
+dotnet_image "$operator" agent-metrics-operator agent-metrics-operator
 
 agent=$stage/agent
 mkdir -p "$agent"
@@ -84,6 +109,6 @@ accounts "$agent"
 normalise "$agent"
 "$here/oci-image.sh" "$agent" "$out/example-agent.tar" docker.io/agentmetrics/example-agent:dev '["/agent"]' 65532:65532 /
 
-for archive in pause agent-metrics-sidecar example-agent; do
+for archive in pause agent-metrics-sidecar agent-metrics-operator example-agent; do
   printf '    %-22s %s\n' "$archive" "$(du -h "$out/$archive.tar" | cut -f1)"
 done

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using System.Text.Json.Nodes;
 using Xunit;
 
@@ -60,6 +63,38 @@ public sealed class NodeTests
         Assert.DoesNotContain(
             Directory.GetDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)),
             d => ReadCommandLine(d).Contains(node.Directory + "/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ANodeWithAPlaneOfItsOwnAnswersServiceNamesAndStopsThePlaneWithItself()
+    {
+        var node = await LocalNode.StartInClusterAsync();
+        var bridge = node.Bridge;
+        var servers = new[] { node.Plane.ApiServer.Process, node.Plane.ControllerManager.Process, node.Plane.Etcd.Process };
+        try
+        {
+            Assert.Equal(node.Address, node.ApiServerUrl.Host);
+
+            // The kubernetes Service's endpoint is the API server at the node's address, where pods reach it.
+            using var udp = new UdpClient(node.Address, 53);
+            var query = new byte[] { 0x42, 0x42, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 }
+                .Concat("kubernetes.default.svc.cluster.local".Split('.').SelectMany(l => new[] { (byte)l.Length }.Concat(Encoding.ASCII.GetBytes(l))))
+                .Concat(new byte[] { 0, 0, 1, 0, 1 })
+                .ToArray();
+            await udp.SendAsync(query);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var answer = (await udp.ReceiveAsync(timeout.Token)).Buffer;
+            Assert.Equal(0, answer[3] & 0x0F);
+            Assert.Equal(1, (answer[6] << 8) | answer[7]);
+            Assert.Equal(node.Address, new IPAddress(answer.AsSpan(answer.Length - 4)).ToString());
+        }
+        finally
+        {
+            await node.DisposeAsync();
+        }
+
+        Assert.All(servers, process => Assert.True(process is { HasExited: true }, $"{process?.Name} is still running"));
+        Assert.False(Directory.Exists($"/sys/class/net/{bridge}"), $"the bridge {bridge} is still there");
     }
 
     private static List<int> Processes(IEnumerable<string> cgroups) =>

@@ -7,7 +7,8 @@ namespace AgentMetrics.Testing;
 /// <summary>
 /// A real Kubernetes control plane on loopback: etcd, kube-apiserver and kube-controller-manager,
 /// with a generated admin kubeconfig and every CRD under config/crd/ installed. There is no kubelet:
-/// <see cref="MarkPodRunningAsync"/> plays its part.
+/// <see cref="MarkPodRunningAsync"/> plays its part, or a <see cref="LocalNode"/> runs pods; a node's
+/// own plane (<see cref="ControlPlaneOptions.ForPods"/>) serves at the node's address instead.
 /// </summary>
 public sealed class ControlPlane : IAsyncDisposable
 {
@@ -56,19 +57,20 @@ public sealed class ControlPlane : IAsyncDisposable
     public static Task<ControlPlane> SharedAsync() => LazyShared.Value;
 
     /// <summary>Starts a new control plane; most tests want <see cref="SharedAsync"/> instead.</summary>
-    public static async Task<ControlPlane> StartAsync()
+    public static async Task<ControlPlane> StartAsync(ControlPlaneOptions? options = null)
     {
+        options ??= new ControlPlaneOptions();
         var registry = ProcessRegistry.Current;
         var directory = registry.CreateDirectory("control-plane");
         var pki = TestPki.Create();
         var adminToken = Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
 
         var etcd = await EtcdServer.StartAsync(Sub(directory, "etcd"));
-        var apiServer = await KubeApiServer.StartAsync(Sub(directory, "kube-apiserver"), etcd.ClientUrl, pki, adminToken);
+        var apiServer = await KubeApiServer.StartAsync(Sub(directory, "kube-apiserver"), etcd.ClientUrl, pki, adminToken, options: options);
         var kubeconfig = Path.Combine(directory, "kubeconfig");
         File.WriteAllText(kubeconfig, KubeconfigWriter.ForToken(apiServer.Url, pki.CaPem, adminToken));
         var controllerManager = await KubeControllerManager.StartAsync(
-            Sub(directory, "kube-controller-manager"), kubeconfig, apiServer, pki);
+            Sub(directory, "kube-controller-manager"), kubeconfig, apiServer, pki, endpoints: options.InCluster);
 
         var plane = new ControlPlane(directory, pki, adminToken, etcd, apiServer, controllerManager, kubeconfig);
         var crds = RepoPaths.Combine("config", "crd");

@@ -9,13 +9,15 @@ namespace AgentMetrics.Testing;
 public sealed class KubeApiServer : LocalServer
 {
     private readonly Uri _etcd;
+    private readonly ControlPlaneOptions _options;
     private readonly HttpClient _http;
 
-    private KubeApiServer(string directory, Uri etcd, TestPki pki, string adminToken)
+    private KubeApiServer(string directory, Uri etcd, TestPki pki, string adminToken, ControlPlaneOptions options)
         : base("kube-apiserver", directory)
     {
         _etcd = etcd;
-        Url = new Uri($"https://127.0.0.1:{LoopbackPorts.Next()}");
+        _options = options;
+        Url = new Uri($"https://{options.Address}:{LoopbackPorts.Next()}");
         _http = new HttpClient(pki.CreateTrustingHandler());
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
     }
@@ -36,8 +38,8 @@ public sealed class KubeApiServer : LocalServer
     protected override IEnumerable<string> Arguments =>
     [
         $"--etcd-servers={_etcd.GetLeftPart(UriPartial.Authority)}",
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
+        $"--bind-address={_options.Address}",
+        $"--advertise-address={_options.Address}",
         $"--secure-port={Url.Port}",
         "--insecure-port=0",
         $"--cert-dir={Path.Combine(Directory, "certs")}",
@@ -50,9 +52,13 @@ public sealed class KubeApiServer : LocalServer
         $"--service-account-key-file={Path.Combine(Directory, "sa.pub")}",
         $"--service-account-signing-key-file={ServiceAccountKeyFile}",
         "--service-cluster-ip-range=10.0.0.0/24",
-        // The ServiceAccount admission plugin would reject pods until the token controller has
-        // created the namespace's default account, a race every test would have to wait out.
-        "--disable-admission-plugins=ServiceAccount",
+        .. _options.InCluster
+            // No kube-proxy routes cluster IPs: webhooks (and aggregated APIs) are called at the
+            // addresses of their Service's ready endpoints instead.
+            ? (string[])["--enable-aggregator-routing=true"]
+            // The ServiceAccount admission plugin would reject pods until the token controller has
+            // created the namespace's default account, a race every test would have to wait out.
+            : ["--disable-admission-plugins=ServiceAccount"],
         "--allow-privileged=true",
         // A local node's name resolves nowhere: reach its kubelet (logs, exec) at the address it reports.
         "--kubelet-preferred-address-types=InternalIP,Hostname",
@@ -62,13 +68,15 @@ public sealed class KubeApiServer : LocalServer
     /// <summary>Writes the certificates, keys and token file, then starts the server.</summary>
     /// <remarks>A second server on the same etcd passes the first one's <paramref name="serviceAccountKey"/>, so both accept the same tokens.</remarks>
     public static async Task<KubeApiServer> StartAsync(
-        string directory, Uri etcd, TestPki pki, string adminToken, string? serviceAccountKey = null)
+        string directory, Uri etcd, TestPki pki, string adminToken, string? serviceAccountKey = null, ControlPlaneOptions? options = null)
     {
-        var server = new KubeApiServer(directory, etcd, pki, adminToken);
+        options ??= new ControlPlaneOptions();
+        var server = new KubeApiServer(directory, etcd, pki, adminToken, options);
         File.WriteAllText(server.CaFile, pki.CaPem);
         using (var serving = pki.IssueServingCertificate(
             "kube-apiserver",
-            ["127.0.0.1", "10.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"]))
+            [.. new[] { "127.0.0.1", options.Address }.Distinct(), "10.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+             "kubernetes.default.svc.cluster.local"]))
         {
             TestPki.WritePem(serving, Path.Combine(directory, "serving.crt"), Path.Combine(directory, "serving.key"));
         }

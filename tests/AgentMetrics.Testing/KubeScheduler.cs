@@ -12,6 +12,7 @@ public sealed class KubeScheduler : LocalServer
     private readonly string _configFile;
     private readonly HttpClient _probe;
     private readonly int _port = LoopbackPorts.Next();
+    private readonly int _insecurePort = LoopbackPorts.Next();
 
     private KubeScheduler(string directory, string kubeconfig, TestPki pki)
         : base("kube-scheduler", directory)
@@ -21,9 +22,14 @@ public sealed class KubeScheduler : LocalServer
         using var serving = pki.IssueServingCertificate("kube-scheduler", ["127.0.0.1"]);
         TestPki.WritePem(serving, Path.Combine(directory, "serving.crt"), Path.Combine(directory, "serving.key"));
         _configFile = Path.Combine(directory, "config.yaml");
+        // With a configuration file the scheduler ignores --port=0 and serves plain-HTTP health and
+        // metrics at the file's addresses, 0.0.0.0:10251 unless it names others: a second scheduler on
+        // the machine (another node, another test run) could not start. A free loopback port of its own.
         File.WriteAllText(_configFile, string.Create(CultureInfo.InvariantCulture, $"""
             apiVersion: kubescheduler.config.k8s.io/v1beta1
             kind: KubeSchedulerConfiguration
+            healthzBindAddress: 127.0.0.1:{_insecurePort}
+            metricsBindAddress: 127.0.0.1:{_insecurePort}
             clientConnection:
               kubeconfig: {kubeconfig}
             leaderElection:

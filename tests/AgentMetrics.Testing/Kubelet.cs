@@ -15,7 +15,9 @@ public sealed class Kubelet : LocalServer
     private readonly string _config;
     private readonly int _healthzPort = LoopbackPorts.Next();
 
-    private Kubelet(string directory, NodeNamespace mountNamespace, string kubeconfig, Containerd containerd, string nodeName, string address, string cgroupRoot, TestPki pki)
+    private Kubelet(
+        string directory, NodeNamespace mountNamespace, string kubeconfig, Containerd containerd, string nodeName, string address, string cgroupRoot, TestPki pki,
+        string? clusterDns)
         : base("kubelet", directory)
     {
         _namespace = mountNamespace;
@@ -31,8 +33,9 @@ public sealed class Kubelet : LocalServer
 
         _config = Path.Combine(directory, "config.yaml");
         // No iptables chains (nothing here routes through them, and they would outlive the run); image
-        // garbage collection off, since what it would delete cannot be pulled again; no resolv.conf
-        // for pods, which have no route to a name server.
+        // garbage collection off, since what it would delete cannot be pulled again; no host
+        // resolv.conf for pods, which have no route to the machine's name servers, and the node's
+        // cluster DNS (ServiceDns) when there is one.
         File.WriteAllText(_config, string.Create(CultureInfo.InvariantCulture, $$"""
             apiVersion: kubelet.config.k8s.io/v1beta1
             kind: KubeletConfiguration
@@ -61,7 +64,8 @@ public sealed class Kubelet : LocalServer
             serializeImagePulls: false
             volumePluginDir: {{Path.Combine(directory, "volume-plugins")}}
             resolvConf: ""
-            clusterDomain: cluster.local
+            clusterDomain: {{ServiceDns.ClusterDomain}}
+            clusterDNS: [{{clusterDns}}]
             """));
     }
 
@@ -98,10 +102,12 @@ public sealed class Kubelet : LocalServer
     ];
 
     /// <summary>Starts the kubelet in <paramref name="mountNamespace"/>; the node registers itself.</summary>
+    /// <remarks>With <paramref name="clusterDns"/>, pods of dnsPolicy ClusterFirst resolve names there, in the cluster domain.</remarks>
     public static async Task<Kubelet> StartAsync(
-        string directory, NodeNamespace mountNamespace, string kubeconfig, Containerd containerd, string nodeName, string address, string cgroupRoot, TestPki pki)
+        string directory, NodeNamespace mountNamespace, string kubeconfig, Containerd containerd, string nodeName, string address, string cgroupRoot, TestPki pki,
+        string? clusterDns = null)
     {
-        var server = new Kubelet(directory, mountNamespace, kubeconfig, containerd, nodeName, address, cgroupRoot, pki);
+        var server = new Kubelet(directory, mountNamespace, kubeconfig, containerd, nodeName, address, cgroupRoot, pki, clusterDns);
         await server.StartAsync(TimeSpan.FromSeconds(90));
         return server;
     }

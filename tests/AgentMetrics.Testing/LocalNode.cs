@@ -18,15 +18,18 @@ public sealed class LocalNode : IAsyncDisposable
     public const string SchedulerName = "local-node";
 
     private static readonly Lazy<Task<LocalNode>> LazyShared = new(async () => await StartAsync(await ControlPlane.SharedAsync()));
+    private static readonly Lazy<Task<LocalNode>> LazyInCluster = new(StartInClusterAsync);
     private readonly NodeNamespace _namespace;
     private readonly KubeScheduler _scheduler;
+    private readonly ServiceDns? _dns;
     private bool _disposed;
 
     private LocalNode(
         ControlPlane plane, string directory, string bridge, string cgroup, string podSubnet, NodeNamespace mountNamespace,
-        Containerd containerd, KubeScheduler scheduler, Kubelet kubelet)
+        Containerd containerd, KubeScheduler scheduler, Kubelet kubelet, ServiceDns? dns)
     {
         Plane = plane;
+        _dns = dns;
         Directory = directory;
         Bridge = bridge;
         Cgroup = cgroup;
@@ -74,8 +77,28 @@ public sealed class LocalNode : IAsyncDisposable
     /// <summary>The one node of this run's shared control plane, started on first use.</summary>
     public static Task<LocalNode> SharedAsync() => LazyShared.Value;
 
+    /// <summary>
+    /// The one node of this run with a control plane of its own for pods that talk to the cluster
+    /// (<see cref="StartInClusterAsync"/>), started on first use.
+    /// </summary>
+    public static Task<LocalNode> SharedInClusterAsync() => LazyInCluster.Value;
+
     /// <summary>Starts a node for <paramref name="plane"/>; most tests want <see cref="SharedAsync"/>.</summary>
-    public static async Task<LocalNode> StartAsync(ControlPlane plane)
+    public static Task<LocalNode> StartAsync(ControlPlane plane) => StartAsync(plane, inCluster: false);
+
+    /// <summary>
+    /// Starts a node with a control plane of its own, which it stops with itself, made for pods that
+    /// talk to the cluster as an operator's pod does: the API server listens at the node's address,
+    /// which pods reach over the bridge, and runs as <see cref="ControlPlaneOptions.ForPods"/> says;
+    /// pods resolve Service names through the node's <see cref="ServiceDns"/>. docs/local-cluster.md
+    /// says what this leaves out of a managed cluster.
+    /// </summary>
+    public static Task<LocalNode> StartInClusterAsync() => StartAsync(null, inCluster: true);
+
+    /// <summary>Where pods reach the API server: the address and port the Endpoints of the kubernetes Service name.</summary>
+    public Uri ApiServerUrl => Plane.ApiServer.Url;
+
+    private static async Task<LocalNode> StartAsync(ControlPlane? given, bool inCluster)
     {
         var registry = ProcessRegistry.Current;
         var directory = registry.CreateDirectory("node");
@@ -85,6 +108,8 @@ public sealed class LocalNode : IAsyncDisposable
         // Written before anything exists, so that a run dying half-way is still swept clean.
         await File.WriteAllTextAsync(Path.Combine(directory, "node.env"), $"bridge={bridge}\nnetwork={bridge}\ncgroup={cgroup}\n");
         registry.TrackNode(directory);
+        ControlPlane? owned = null;
+        ServiceDns? dns = null;
         try
         {
             // The bridge is made here with the node's address, rather than by the CNI plugin with
@@ -95,6 +120,13 @@ public sealed class LocalNode : IAsyncDisposable
             var address = $"10.244.{octet}.1";
             await Command.RunAsync(Tools.Ip, "link", "set", bridge, "up");
             CreateCgroups(cgroup);
+            if (inCluster)
+            {
+                owned = await ControlPlane.StartAsync(ControlPlaneOptions.ForPods(address));
+                dns = ServiceDns.Start(address, owned);
+            }
+
+            var plane = given ?? owned!;
 
             var cni = Sub(directory, "cni");
             await File.WriteAllTextAsync(Path.Combine(cni, "10-agent-metrics.conflist"), CniConfig(bridge, subnet, address, Sub(directory, "ipam")));
@@ -109,14 +141,25 @@ public sealed class LocalNode : IAsyncDisposable
 
             var scheduler = await KubeScheduler.StartAsync(Sub(directory, "kube-scheduler"), plane.KubeconfigPath, plane.Pki);
             var kubelet = await Kubelet.StartAsync(
-                Sub(directory, "kubelet"), mountNamespace, plane.KubeconfigPath, containerd, $"node-{id}", address, cgroup, plane.Pki);
-            var node = new LocalNode(plane, directory, bridge, cgroup, subnet, mountNamespace, containerd, scheduler, kubelet);
+                Sub(directory, "kubelet"), mountNamespace, plane.KubeconfigPath, containerd, $"node-{id}", address, cgroup, plane.Pki,
+                dns?.Endpoint.Address.ToString());
+            var node = new LocalNode(plane, directory, bridge, cgroup, subnet, mountNamespace, containerd, scheduler, kubelet, dns);
             await node.WaitUntilReadyAsync();
             return node;
         }
         catch
         {
             await StopAsync(directory);
+            if (dns is not null)
+            {
+                await dns.DisposeAsync();
+            }
+
+            if (owned is not null)
+            {
+                await owned.DisposeAsync();
+            }
+
             throw;
         }
     }
@@ -144,6 +187,12 @@ public sealed class LocalNode : IAsyncDisposable
         await Containerd.DisposeAsync();
         await _namespace.DisposeAsync();
         Http.Dispose();
+        // Only a node started with a plane of its own runs a DNS for it.
+        if (_dns is not null)
+        {
+            await _dns.DisposeAsync();
+            await Plane.DisposeAsync();
+        }
     }
 
     private static async Task StopAsync(string directory)

@@ -13,9 +13,12 @@ public static class NodeImages
     /// <summary>The metrics sidecar, as src/Sidecar/Dockerfile describes it.</summary>
     public const string Sidecar = "docker.io/agentmetrics/agent-metrics-sidecar:dev";
 
+    /// <summary>The operator, as src/Operator/Dockerfile describes it.</summary>
+    public const string Operator = "docker.io/agentmetrics/agent-metrics-operator:dev";
+
     /// <summary>An agent that reports a finished task to its sidecar every AGENT_INTERVAL_MS.</summary>
     public const string ExampleAgent = "docker.io/agentmetrics/example-agent:dev";
 
     /// <summary>The archives in <see cref="Tools.ImageDirectory"/>.</summary>
-    public static IReadOnlyList<string> Archives { get; } = ["pause.tar", "agent-metrics-sidecar.tar", "example-agent.tar"];
+    public static IReadOnlyList<string> Archives { get; } = ["pause.tar", "agent-metrics-sidecar.tar", "agent-metrics-operator.tar", "example-agent.tar"];
 }

@@ -2,7 +2,8 @@
  * The example agent of the test images: a pod's agent container, small enough to run without a
  * shell or a runtime. Every AGENT_INTERVAL_MS (default 1000) it finishes a task and reports it to
  * the metrics sidecar as an agent does, with a JSON event POSTed to AGENTMETRICS_EVENTS_ENDPOINT
- * (the injector sets http://127.0.0.1:4318/v1/events), and logs the answer's status line.
+ * (the injector sets http://127.0.0.1:4318/v1/events), and logs the answer's status line. With
+ * AGENT_OBSERVATION set it also POSTs that event after each task: an observation of a custom metric.
  * Only the http://IPV4:PORT/PATH form is read: inside a pod the sidecar is always on loopback.
  */
 #include <arpa/inet.h>
@@ -61,6 +62,7 @@ static int post(const struct sockaddr_in *address, const char *path, const char 
 int main(void) {
     const char *endpoint = getenv("AGENTMETRICS_EVENTS_ENDPOINT");
     const char *interval_text = getenv("AGENT_INTERVAL_MS");
+    const char *observation = getenv("AGENT_OBSERVATION");
     long interval_ms = interval_text ? strtol(interval_text, NULL, 10) : 1000;
     struct sockaddr_in address;
     char path[256];
@@ -83,6 +85,7 @@ int main(void) {
             printf("task %lu: the sidecar at %s is not reachable yet\n", task, endpoint);
         else
             printf("task %lu: HTTP %d\n", task, status);
+        if (observation && *observation) printf("observation %lu: HTTP %d\n", task, post(&address, path, observation));
         struct timespec pause_for = {.tv_sec = interval_ms / 1000, .tv_nsec = (interval_ms % 1000) * 1000000L};
         while (!stopping && nanosleep(&pause_for, &pause_for) != 0) {
         }
