@@ -42,7 +42,20 @@ public static class Delivery
             {
                 foreach (var interval in intervals)
                 {
-                    var cell = await RunCellAsync(store, server, agents, series, interval, measure);
+                    Cell cell;
+                    try
+                    {
+                        cell = await RunCellAsync(store, server, agents, series, interval, measure);
+                    }
+                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                    {
+                        // A store this load saturates stops answering even its own /metrics: that is the figure.
+                        rows.AppendLine(CultureInfo.InvariantCulture,
+                            $"| {store} | {agents} | {interval.TotalMilliseconds:0} ms | {(double)agents * series * 1000 / interval.TotalMilliseconds:0} | saturated: no answer from its /metrics or query API within 60 s | | | | | | |");
+                        Console.WriteLine($"{store} {agents} agents at {interval.TotalMilliseconds} ms: {e.Message}");
+                        continue;
+                    }
+
                     rows.AppendLine(CultureInfo.InvariantCulture,
                         $"| {store} | {agents} | {interval.TotalMilliseconds:0} ms | {(double)agents * series * 1000 / interval.TotalMilliseconds:0} | {cell.Accepted:0} | {cell.Requests:0} | {cell.Cores:0.00} | {(cell.Accepted > 0 ? cell.Cores / (cell.Accepted / 100_000) : 0):0.00} | {cell.LagP50:0} ms | {cell.LagP99:0} ms | {cell.Rss / 1048576.0:0} MB |");
                     Console.WriteLine($"{store} {agents} agents at {interval.TotalMilliseconds} ms: {cell}");
@@ -94,32 +107,36 @@ public static class Delivery
         });
         writers.ForEach(w => w.Start());
         probeWriter.Start();
-
-        // Warm up (the store registers every new series first), then measure: the store's counters and
-        // CPU over the window, the probe's lag throughout.
-        await Task.Delay(TimeSpan.FromSeconds(10));
-        var pid = server.Process!.Identity.Pid;
-        var (samplesBefore, requestsBefore) = await CountersAsync(store, url);
-        var cpuBefore = Measure.CpuSeconds(pid);
-        var clock = Stopwatch.StartNew();
-        var lags = await ProbeAsync(url, probe.Series[0], measure, cellId);
-        var elapsed = clock.Elapsed.TotalSeconds;
-        var cores = (Measure.CpuSeconds(pid) - cpuBefore) / elapsed;
-        var (samplesAfter, requestsAfter) = await CountersAsync(store, url);
-        var rss = Measure.Memory(pid).Resident;
-
-        await stop.CancelAsync();
-        await changing;
-        using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await Task.WhenAll(writers.Append(probeWriter).Select(w => w.StopAsync(stopping.Token)));
-        foreach (var w in writers.Append(probeWriter))
+        try
         {
-            w.Dispose();
-        }
+            // Warm up (the store registers every new series first), then measure: the store's counters and
+            // CPU over the window, the probe's lag throughout.
+            await Task.Delay(TimeSpan.FromSeconds(10));
+            var pid = server.Process!.Identity.Pid;
+            var (samplesBefore, requestsBefore) = await CountersAsync(store, url);
+            var cpuBefore = Measure.CpuSeconds(pid);
+            var clock = Stopwatch.StartNew();
+            var lags = await ProbeAsync(url, probe.Series[0], measure, cellId);
+            var elapsed = clock.Elapsed.TotalSeconds;
+            var cores = (Measure.CpuSeconds(pid) - cpuBefore) / elapsed;
+            var (samplesAfter, requestsAfter) = await CountersAsync(store, url);
+            var rss = Measure.Memory(pid).Resident;
 
-        return new Cell(
-            (samplesAfter - samplesBefore) / elapsed, (requestsAfter - requestsBefore) / elapsed, cores,
-            lags.Count == 0 ? double.NaN : Measure.Quantile(lags, 0.5), lags.Count == 0 ? double.NaN : Measure.Quantile(lags, 0.99), rss);
+            return new Cell(
+                (samplesAfter - samplesBefore) / elapsed, (requestsAfter - requestsBefore) / elapsed, cores,
+                lags.Count == 0 ? double.NaN : Measure.Quantile(lags, 0.5), lags.Count == 0 ? double.NaN : Measure.Quantile(lags, 0.99), rss);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await changing;
+            using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await Task.WhenAll(writers.Append(probeWriter).Select(w => w.StopAsync(stopping.Token)));
+            foreach (var w in writers.Append(probeWriter))
+            {
+                w.Dispose();
+            }
+        }
     }
 
     private static async Task<bool> Tick(PeriodicTimer timer, CancellationToken cancellationToken)
