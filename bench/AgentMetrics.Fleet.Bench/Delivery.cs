@@ -14,7 +14,7 @@ namespace AgentMetrics.Fleet.Bench;
 /// The data path at fleet size: simulated sidecars, each the sidecar's own MetricRegistry and
 /// RemoteWriter (its encoder, snappy, batching, retries and interval) holding SERIES gauges that all
 /// change every interval, push into a real VictoriaMetrics and a real Prometheus, one store at a time,
-/// the store pinned to core 0 and this process to core 1. Measured per store, fleet size and interval:
+/// the store (a new one for each measurement) pinned to core 0 and this process to core 1. Measured per store, fleet size and interval:
 /// samples per second the store accepted (its own counters), its CPU, and event → queryable lag of a
 /// probe agent pushing beside the fleet with the same interval, polled through the store's query API.
 /// </summary>
@@ -32,16 +32,16 @@ public static class Delivery
         rows.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var store in new[] { "VictoriaMetrics", "Prometheus" })
         {
-            await using var server = await StartAsync(store);
-            var pid = server.Process!.Identity.Pid;
-            using (Process.Start("taskset", ["-a", "-p", "-c", "0", pid.ToString(CultureInfo.InvariantCulture)]))
-            {
-            }
-
             foreach (var agents in fleets)
             {
                 foreach (var interval in intervals)
                 {
+                    // A store of its own for each cell, so an overload in one leaves no backlog for the next.
+                    await using var server = await StartAsync(store);
+                    using (Process.Start("taskset", ["-a", "-p", "-c", "0", server.Process!.Identity.Pid.ToString(CultureInfo.InvariantCulture)]))
+                    {
+                    }
+
                     Cell cell;
                     try
                     {
