@@ -61,7 +61,7 @@ test: deps build lint publish-sidecar publish-operator images ## Run every test 
 AGENTS ?= 20
 DEMO_ROOT := $(if $(wildcard /dev/shm),/dev/shm,$(or $(TMPDIR),/tmp))/agent-metrics-demo
 
-demo: deps build publish-sidecar ## Run everything locally with a fleet of AGENTS (default 20) simulated agents; Ctrl-C stops it all
+demo: deps build images ## Run everything locally, on a real node, with a fleet of AGENTS (default 20) agent pods; Ctrl-C stops it all
 	@hack/reap.sh sweep "$(DEMO_ROOT)"
 	@AGENT_METRICS_TEST_ROOT="$(DEMO_ROOT)" dotnet demo/AgentMetrics.Demo/bin/Release/net10.0/agent-metrics-demo.dll --agents $(AGENTS)
 

@@ -18,14 +18,15 @@ report() {
   fi
 }
 
+# The demo's test runs the demo under ROOT-dXXXX, beside the test root.
 report "processes started by the tests are still running" \
-  "$(pgrep -af -- "$root/" | grep -v -e check-leftovers -e pgrep || true)"
+  "$(pgrep -af -- "$root(/|-d[0-9a-f]{4}/)" | grep -v -e check-leftovers -e pgrep || true)"
 cgroups=$(ls -d /sys/fs/cgroup/agent-metrics-* /sys/fs/cgroup/*/agent-metrics-* 2>/dev/null || true)
 report "containers of a test node are still running" \
   "$(for c in $cgroups; do find "$c" -name cgroup.procs -exec cat {} + 2>/dev/null; done | sort -u | xargs -r ps -o pid=,args= -p || true)"
 report "cgroups of a test node are left" "$cgroups"
 report "network devices of a test node are left" "$(ip -o link show 2>/dev/null | grep -E '^[0-9]+: agm-' || true)"
-report "mounts under the test root are left" "$(awk -v root="$root/" 'index($5, root) == 1 { print $5 }' /proc/self/mountinfo)"
+report "mounts under the test root are left" "$(awk -v root="$root" 'index($5, root "/") == 1 || index($5, root "-d") == 1 { print $5 }' /proc/self/mountinfo)"
 if command -v iptables-save >/dev/null; then
   report "iptables rules of a test node are left" "$(iptables-save 2>/dev/null | grep -F 'agm-' || true)"
 fi

@@ -11,6 +11,14 @@ namespace AgentMetrics.Demo;
 /// <summary>One kind of agent: a Deployment of identical pods, labelled as the samples select them.</summary>
 internal sealed record AgentKind(string Name, string Role, int Replicas, bool Slow)
 {
+    /// <summary>The example agent, taking its work from the demo's traffic generator; small requests, so twenty pods fit a two-core node.</summary>
+    private static JsonObject AgentContainer()
+    {
+        var container = NodeAgent.Container();
+        container["resources"] = new JsonObject { ["requests"] = new JsonObject { ["cpu"] = "5m", ["memory"] = "8Mi" } };
+        return container;
+    }
+
     public JsonObject Deployment() => new()
     {
         ["apiVersion"] = "apps/v1",
@@ -34,12 +42,9 @@ internal sealed record AgentKind(string Name, string Role, int Replicas, bool Sl
                 ["spec"] = new JsonObject
                 {
                     ["serviceAccountName"] = "default",
-                    ["containers"] = new JsonArray(new JsonObject
-                    {
-                        ["name"] = "agent",
-                        ["image"] = $"example.invalid/{Name}:1.4.2",
-                        ["resources"] = new JsonObject { ["requests"] = new JsonObject { ["cpu"] = "250m", ["memory"] = "256Mi" } },
-                    }),
+                    ["schedulerName"] = LocalNode.SchedulerName,
+                    ["terminationGracePeriodSeconds"] = 5,
+                    ["containers"] = new JsonArray(AgentContainer()),
                 },
             },
         },
@@ -75,10 +80,10 @@ internal static class AgentKinds
 }
 
 /// <summary>
-/// Plays the kubelet for the fleet: starts the sidecar of every injected pod from its stored spec as
-/// soon as the ReplicaSet controller creates it, then feeds it events like a real agent's.
+/// The fleet's traffic generator: once an injected pod of the fleet runs with every container ready,
+/// hands its agent work like a real agent's, which the agent reports to its sidecar inside the pod.
 /// </summary>
-internal sealed class FleetRunner(KubernetesClient client, KubeletStandIn kubelet, string @namespace, IReadOnlyList<AgentKind> kinds)
+internal sealed class FleetRunner(KubernetesClient client, ControlPlane plane, string @namespace, IReadOnlyList<AgentKind> kinds)
 {
     private readonly ConcurrentDictionary<string, Task> _agents = new();
     private int _ready;
@@ -125,7 +130,17 @@ internal sealed class FleetRunner(KubernetesClient client, KubeletStandIn kubele
     {
         var name = pod.Metadata.Labels!["app.kubernetes.io/name"];
         var kind = kinds.First(k => k.Name == name);
-        var sidecar = await kubelet.RunAsync(pod);
+        NodeAgent sidecar;
+        try
+        {
+            sidecar = await NodeAgent.WaitUntilReadyAsync(plane, @namespace, pod.Metadata.Name!, TimeSpan.FromMinutes(3));
+        }
+        catch (TimeoutException e)
+        {
+            Console.Error.WriteLine($"agent {pod.Metadata.Name}: its pod did not become ready: {e.Message}");
+            return;
+        }
+
         await DefinitionsAsync(sidecar, cancellationToken);
         Interlocked.Increment(ref _ready);
         var random = new Random(pod.Metadata.Name!.GetHashCode(StringComparison.Ordinal));
@@ -165,7 +180,7 @@ internal sealed class FleetRunner(KubernetesClient client, KubeletStandIn kubele
     /// Waits (up to 30 s) for the sidecar to have its AgentMetricDefinitions from the operator, as an agent
     /// whose first observations are of custom metrics should: until then they are refused as undefined.
     /// </summary>
-    private static async Task DefinitionsAsync(SidecarProcess sidecar, CancellationToken cancellationToken)
+    private static async Task DefinitionsAsync(NodeAgent sidecar, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline && !cancellationToken.IsCancellationRequested)
@@ -178,7 +193,7 @@ internal sealed class FleetRunner(KubernetesClient client, KubeletStandIn kubele
                     return;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
             }
 
@@ -187,7 +202,7 @@ internal sealed class FleetRunner(KubernetesClient client, KubeletStandIn kubele
     }
 
     /// <summary>Posts a batch as the agent would; a refusal is printed, because the sidecar's answer says what was wrong.</summary>
-    private static async Task PostAsync(KubernetesObject pod, SidecarProcess sidecar, string json)
+    private static async Task PostAsync(KubernetesObject pod, NodeAgent sidecar, string json)
     {
         using var response = await sidecar.PostEventsAsync(json);
         if (!response.IsSuccessStatusCode)

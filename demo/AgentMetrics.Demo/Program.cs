@@ -4,12 +4,16 @@ using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Config;
 using AgentMetrics.Operator;
 using AgentMetrics.Operator.Certificates;
+using AgentMetrics.Rendering;
 using AgentMetrics.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
-// The whole of agent-metrics on this machine: a real API server and etcd, Prometheus (90 days of
-// retention) and Alertmanager, the operator with its webhooks, and a fleet of agent pods, each with a
-// real sidecar process fed by a traffic generator. Ctrl-C stops everything.
+// The whole of agent-metrics on this machine: a real API server and etcd, a node (kubelet, containerd,
+// runc, a CNI bridge, kube-scheduler) running the images make images built, Prometheus (90 days of
+// retention) and Alertmanager, the operator with its webhooks, and a fleet of agent Deployments whose
+// pods run the example agent and the injected sidecar; a traffic generator hands each agent its work,
+// which the agent reports to its sidecar over 127.0.0.1 inside its pod. Ctrl-C stops everything.
+// The node needs root, as a kubelet does (docs/local-cluster.md).
 //   usage: agent-metrics-demo [--agents 20] [--seconds N]   (N: stop by itself after N seconds)
 var count = Option("--agents", 20);
 var seconds = Option("--seconds", 0);
@@ -33,17 +37,21 @@ await plane.Kubectl.RunAsync("create", "namespace", System);
 await plane.Kubectl.RunAsync("create", "namespace", Fleet);
 await plane.Kubectl.RunAsync("label", "namespace", Fleet, "agentmetrics.io/inject=enabled");
 
-Step("starting Alertmanager, Prometheus (90-day retention, a week of history backfilled) and the kubelet stand-in");
+Step("starting the node: containerd, the kubelet and kube-scheduler, with the images make images built");
+await using var node = await LocalNode.StartAsync(plane);
+
+Step("starting Alertmanager and Prometheus (90-day retention, a week of history backfilled)");
 await using var receiver = await WebhookReceiver.StartAsync();
 await using var alertmanager = await AlertmanagerServer.StartAsync(receiver.Url);
-await using var kubelet = await KubeletStandIn.StartAsync(plane);
 var rules = ProcessRegistry.Current.CreateDirectory("prometheus-rules");
-var prometheusConfig = PrometheusRules.Config(rules, alertmanager.Url, kubelet.CadvisorTarget, "5s");
-await using var prometheus = await PrometheusServer.StartWithHistoryAsync(
-    prometheusConfig, PrometheusRules.LastWeek(Fleet), "--storage.tsdb.retention.time=90d");
+var prometheusConfig = PrometheusRules.Config(rules, alertmanager.Url, node.KubeletUrl, node.CaFile, "5s");
+// At the node's address, where the sidecars in the pods push to it.
+await using var prometheus = await PrometheusServer.StartOnAsync(
+    node.Address, prometheusConfig, PrometheusRules.LastWeek(Fleet), "--storage.tsdb.retention.time=90d");
 
 Step("starting the operator (its own CA, the webhooks, the definitions stream)");
-var operatorUrl = new Uri($"https://127.0.0.1:{LoopbackPorts.Next()}");
+// At the node's address: the API server calls the webhook there, and the sidecars follow the stream there.
+var operatorUrl = new Uri($"https://{node.Address}:{LoopbackPorts.Next()}");
 var settings = new OperatorSettings
 {
     Kubeconfig = plane.KubeconfigPath,
@@ -51,11 +59,11 @@ var settings = new OperatorSettings
     Identity = "demo",
     Listen = operatorUrl.ToString(),
     Output = "configmaps",
-    WebhookHosts = "127.0.0.1",
+    WebhookHosts = node.Address,
     SidecarMode = "push",
     RemoteWriteUrl = prometheus.RemoteWriteUrl.ToString(),
     SidecarOperatorUrl = operatorUrl.ToString(),
-    SidecarImage = "agent-metrics-sidecar:demo",
+    SidecarImage = NodeImages.Sidecar,
 };
 // The operator's own log stays out of the way of the demo's output: warnings and errors only.
 Environment.SetEnvironmentVariable("Logging__LogLevel__Default", "Warning");
@@ -82,7 +90,7 @@ foreach (var kind in kinds)
     await plane.Kubectl.RunWithInputAsync(kind.Deployment().ToJsonString(), "apply", "-n", Fleet, "-f", "-");
 }
 
-var fleet = new FleetRunner(client, kubelet, Fleet, kinds);
+var fleet = new FleetRunner(client, plane, Fleet, kinds);
 var running = fleet.RunAsync(stop.Token);
 var syncing = PrometheusRules.FollowAsync(plane, prometheus, prometheusConfig, rules, stop.Token);
 await fleet.WaitForAsync(count, stop.Token);
@@ -97,7 +105,9 @@ Console.WriteLine($"""
                             (support-agent, sixteen times slower than the rest, scores far above 3; the others near 0)
                           ALERTS   (its SupportP99Latency goes pending at once and fires after 5m; no other agent alerts)
       Alertmanager   {alertmanager.Url}
-      kubectl        kubectl --kubeconfig {plane.KubeconfigPath} get agentmetrics,pods -n {Fleet}
+      kubectl        kubectl --kubeconfig {plane.KubeconfigPath} get agentmetrics,pods -n {Fleet} -o wide
+                     kubectl --kubeconfig {plane.KubeconfigPath} logs deploy/{kinds[0].Name} -n {Fleet} -c {Names.SidecarContainer}
+                     kubectl --kubeconfig {plane.KubeconfigPath} exec deploy/{kinds[0].Name} -n {Fleet} -c {Names.SidecarContainer} -- /app/agent-metrics-sidecar --help
       dashboards     kubectl --kubeconfig {plane.KubeconfigPath} get configmaps -n {System} -l grafana_dashboard=1
                      (Grafana's dashboard sidecar loads these; the JSON is in each ConfigMap's data)
 

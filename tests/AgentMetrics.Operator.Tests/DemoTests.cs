@@ -7,8 +7,10 @@ using Xunit.Abstractions;
 namespace AgentMetrics.Operator.Tests;
 
 /// <summary>
-/// make demo's program, as a newcomer runs it: everything comes up, the printed Prometheus shows the
-/// fleet's metrics moving and the planted slow agent standing out, and Ctrl-C leaves no process behind.
+/// make demo's program, as a newcomer runs it: everything comes up on a real node, the printed kubectl
+/// commands show every pod 2/2 Running and reach its logs and exec, the printed Prometheus shows the
+/// fleet's metrics moving and the planted slow agent standing out, and Ctrl-C leaves no process,
+/// container or network device behind.
 /// </summary>
 [Collection(OperatorCollection.Name)]
 public sealed partial class DemoTests(ITestOutputHelper output)
@@ -19,7 +21,10 @@ public sealed partial class DemoTests(ITestOutputHelper output)
         var demo = RepoPaths.Combine("demo", "AgentMetrics.Demo", "bin", "Release", "net10.0", "agent-metrics-demo.dll");
         Assert.True(File.Exists(demo), $"{demo} is missing: make build builds it");
         var directory = ProcessRegistry.Current.CreateDirectory("demo");
-        var root = Path.Combine(directory, "root");
+        // The demo's own runs go beside the test root (ROOT-dXXXX, which hack/check-leftovers.sh also
+        // checks), not inside this run: a node's socket paths under a root nested that deep would pass
+        // the 107 bytes a Unix socket's path holds.
+        var root = $"{ProcessRegistry.RootDirectory}-d{Path.GetFileName(directory)[^4..]}";
         var log = Path.Combine(directory, "demo.log");
         // A terminal delivers Ctrl-C; a test runner may have started this process with SIGINT ignored, which
         // .NET then keeps ignored. perl (always on Debian) restores the default before it becomes the demo.
@@ -36,7 +41,29 @@ public sealed partial class DemoTests(ITestOutputHelper output)
                 prometheus = match.Success ? new Uri(match.Groups[1].Value) : null;
                 return prometheus is not null;
             },
-            TimeSpan.FromMinutes(3), "the demo to print where Prometheus is");
+            TimeSpan.FromMinutes(4), "the demo to print where Prometheus is");
+
+        // The kubectl lines it prints work as printed: six pods 2/2 Running, a sidecar's log, an exec into it.
+        var printed = await File.ReadAllTextAsync(log);
+        var kubectl = new Kubectl(KubeconfigLine().Match(printed).Groups[1].Value);
+        var pods = "";
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                pods = await kubectl.RunAsync("get", "pods", "-n", "agents", "-o", "wide");
+                var lines = pods.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).ToList();
+                return lines.Count == 6 && lines.All(l => RunningLine().IsMatch(l));
+            },
+            TimeSpan.FromSeconds(60), "six pods 2/2 Running");
+        output.WriteLine(pods);
+        Assert.Equal(2, CommandLines().Matches(printed).Count);
+        foreach (var command in CommandLines().Matches(printed).Select(m => m.Groups[1].Value.Trim()))
+        {
+            var arguments = command.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3..];
+            var result = await kubectl.TryRunAsync(null, arguments);
+            Assert.True(result.ExitCode == 0 && result.Stdout.Length > 0, $"kubectl {string.Join(' ', arguments)}: {result.Stderr}");
+            output.WriteLine($"kubectl {string.Join(' ', arguments)}: {result.Stdout.Split('\n')[0]}");
+        }
 
         using var http = new HttpClient();
         async Task<double> QueryAsync(string promql)
@@ -107,6 +134,7 @@ public sealed partial class DemoTests(ITestOutputHelper output)
             },
             TimeSpan.FromSeconds(20), "nothing the demo started to be running").ContinueWith(
             t => Assert.True(left.Count == 0, $"still running after Ctrl-C: {string.Join(", ", left)}"), TaskScheduler.Default);
+        Directory.Delete(root, recursive: true);
     }
 
     /// <summary>Processes whose command line names the run directory: what the demo started and did not stop.</summary>
@@ -135,6 +163,17 @@ public sealed partial class DemoTests(ITestOutputHelper output)
         }
     }
 
-    [GeneratedRegex(@"Prometheus\s+(http://127\.0\.0\.1:\d+/)")]
+    [GeneratedRegex(@"Prometheus\s+(http://[0-9.]+:\d+/)")]
     private static partial Regex PrometheusLine();
+
+    [GeneratedRegex(@"kubectl --kubeconfig (\S+) get agentmetrics")]
+    private static partial Regex KubeconfigLine();
+
+    /// <summary>The printed kubectl logs and kubectl exec commands.</summary>
+    [GeneratedRegex(@"^\s+(kubectl --kubeconfig \S+ (?:logs|exec) .*)$", RegexOptions.Multiline)]
+    private static partial Regex CommandLines();
+
+    /// <summary>A line of kubectl get pods for a pod with both containers ready and running.</summary>
+    [GeneratedRegex(@"^\S+\s+2/2\s+Running\s")]
+    private static partial Regex RunningLine();
 }

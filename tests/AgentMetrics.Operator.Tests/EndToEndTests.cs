@@ -10,8 +10,10 @@ namespace AgentMetrics.Operator.Tests;
 
 /// <summary>
 /// The whole flow on real parts: the operator (its own CA, webhooks, configmaps output), the API server,
-/// injected pods whose sidecars a kubelet stand-in runs from the stored spec, a real Prometheus taking
-/// their pushes, loading the operator's rules and scraping container metrics, and a real Alertmanager.
+/// injected pods running on a real node (kubelet, containerd), each agent reporting to its sidecar over
+/// 127.0.0.1 inside its pod, a real Prometheus taking the sidecars' pushes from the pods, loading the
+/// operator's rules and scraping the kubelet's cAdvisor series, and a real Alertmanager. The operator
+/// runs on the host here, as <c>make run</c> runs it; InClusterTests runs it as a pod.
 /// </summary>
 [Collection(OperatorCollection.Name)]
 public sealed class EndToEndTests(ITestOutputHelper output)
@@ -22,42 +24,51 @@ public sealed class EndToEndTests(ITestOutputHelper output)
     [Fact]
     public async Task DefinitionsInjectionMetricsAlertsDashboardsAndTheFlagWorkTogether()
     {
-        var plane = await ControlPlane.SharedAsync();
+        var node = await LocalNode.SharedAsync();
+        var plane = node.Plane;
         await using var system = await plane.CreateNamespaceAsync("e2esys");
         await using var agents = await plane.CreateNamespaceAsync("e2e", InjectionTests.OptedIn);
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var alertmanager = await AlertmanagerServer.StartAsync(receiver.Url);
-        await using var kubelet = await KubeletStandIn.StartAsync(plane);
         var rules = ProcessRegistry.Current.CreateDirectory("prometheus-rules");
-        var config = PrometheusRules.Config(rules, alertmanager.Url, kubelet.CadvisorTarget, "1s");
+        var config = PrometheusRules.Config(rules, alertmanager.Url, node.KubeletUrl, node.CaFile, "1s");
+        // At the node's address, where the pods' sidecars push to it.
         // A firing alert is sent again every second, not every minute: the rule reload can drop the first send.
-        await using var prometheus = await PrometheusServer.StartWithHistoryAsync(
-            config, PrometheusRules.LastWeek(agents.Name), "--storage.tsdb.retention.time=90d", "--rules.alert.resend-delay=1s");
+        await using var prometheus = await PrometheusServer.StartOnAsync(
+            node.Address, config, PrometheusRules.LastWeek(agents.Name), "--storage.tsdb.retention.time=90d", "--rules.alert.resend-delay=1s");
 
-        var url = new Uri($"https://127.0.0.1:{LoopbackPorts.Next()}");
+        // The operator listens at the node's address too: the API server calls its webhook there, and the
+        // sidecars follow its definitions stream there.
+        var url = new Uri($"https://{node.Address}:{LoopbackPorts.Next()}");
         var webhook = $"agent-metrics-test-{agents.Name}";
         await using var app = await OperatorHarness.ServeAsync(plane, system.Name, url: url, configure: s => s with
         {
             Output = "configmaps",
             WebhookCertificates = "self",
-            WebhookHosts = "127.0.0.1",
+            WebhookHosts = node.Address,
             WebhookConfigurations = webhook,
             SidecarMode = "push",
             RemoteWriteUrl = prometheus.RemoteWriteUrl.ToString(),
             SidecarOperatorUrl = url.ToString(),
-            SidecarImage = "example.invalid/agent-metrics-sidecar:e2e",
+            SidecarImage = NodeImages.Sidecar,
         });
         await using var hook = await InjectionTests.RegisterAsync(plane, agents.Name, url, app.Certificates.CaBundle!);
 
-        // A custom metric for the support agents, then the agents: injected, and run from their stored spec.
+        // A custom metric for the support agents, then the agents: injected, and run on the node.
         await plane.Kubectl.RunWithInputAsync(Definition, "apply", "-n", agents.Name, "-f", "-");
-        var sidecars = new List<SidecarProcess>();
         for (var i = 0; i < Agents; i++)
         {
             var pod = await InjectionTests.CreatePodAsync(app.Client, agents.Name, AgentPod($"agent-{i}"));
             Assert.Equal(1, InjectionTests.Sidecars(pod));
-            sidecars.Add(await kubelet.RunAsync(pod));
         }
+
+        var sidecars = new List<NodeAgent>();
+        for (var i = 0; i < Agents; i++)
+        {
+            sidecars.Add(await NodeAgent.WaitUntilReadyAsync(plane, agents.Name, $"agent-{i}", Patience));
+        }
+
+        output.WriteLine(await plane.Kubectl.RunAsync("get", "pods", "-n", agents.Name, "-o", "wide"));
 
         // Within a second of the agent's call returning, the custom metric is in Prometheus.
         var lags = new List<double>();
@@ -146,6 +157,14 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         Assert.True(empty.Count == 0, $"queries without data:\n{string.Join('\n', empty)}");
         output.WriteLine($"{dashboards.SelectMany(Queries).Count()} dashboard queries, each with data");
 
+        // The detail dashboard's container panels read the kubelet's own cAdvisor series: both containers of each pod.
+        var memory = await prometheus.QueryAsync(
+            $"sum by (pod, container) (container_memory_working_set_bytes{{job=\"kubelet-cadvisor\", namespace=\"{agents.Name}\", pod=~\"agent-.*\", container!=\"\", container!=\"POD\"}})");
+        Assert.Equal(2 * Agents, memory.GetArrayLength());
+        output.WriteLine("working set from the kubelet's cAdvisor: " + string.Join(", ", memory.EnumerateArray().Select(r =>
+            $"{r.GetProperty("metric").GetProperty("pod").GetString()}/{r.GetProperty("metric").GetProperty("container").GetString()} "
+            + $"{double.Parse(r.GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture) / (1 << 20):0.0} MiB")));
+
         await Eventually.UntilAsync(
             async () =>
             {
@@ -163,7 +182,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
             async () => await Reason(plane, agents.Name) == "FeatureDisabled", Patience, "the definition to say FeatureDisabled");
         var n2 = 0;
         await Eventually.UntilAsync(
-            async () => InjectionTests.Sidecars(await InjectionTests.CreatePodAsync(app.Client, agents.Name, AgentPod($"off-{n2++}"))) == 0,
+            async () => InjectionTests.Sidecars(await InjectionTests.CreatePodAsync(app.Client, agents.Name, AgentPod($"off-{n2++}", onNode: false))) == 0,
             Patience, "a new pod without the sidecar");
         await plane.Kubectl.RunWithInputAsync(FlagConfigMap(system.Name, "true"), "apply", "-f", "-");
         await Eventually.UntilAsync(async () => await Reason(plane, agents.Name) == "Collecting", Patience, "the definition to collect again");
@@ -172,7 +191,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         await Eventually.UntilAsync(
             async () => InjectionTests.Sidecars(late = await InjectionTests.CreatePodAsync(app.Client, agents.Name, AgentPod($"on-{n3++}"))) == 1,
             Patience, "a new pod with the sidecar");
-        var lateSidecar = await kubelet.RunAsync(late!);
+        var lateSidecar = await NodeAgent.WaitUntilReadyAsync(plane, agents.Name, late!.Metadata.Name!, Patience);
         await Eventually.UntilAsync(
             async () => (await lateSidecar.PostEventsAsync("""{"type":"observation","metric":"tickets_closed","value":3}""")).IsSuccessStatusCode,
             Patience, "the new pod's sidecar to accept the custom metric");
@@ -229,10 +248,22 @@ public sealed class EndToEndTests(ITestOutputHelper output)
     private static string Substitute(string expr, string @namespace) =>
         expr.Replace("$namespace", @namespace, StringComparison.Ordinal).Replace("$agent", ".*", StringComparison.Ordinal).Replace("$pod", ".*", StringComparison.Ordinal);
 
-    private static JsonObject AgentPod(string name)
+    /// <summary>
+    /// A support agent's pod; on the node unless <paramref name="onNode"/> is false, when it names no
+    /// scheduler that runs and stays unbound (the test reads only what the webhook did to it).
+    /// </summary>
+    private static JsonObject AgentPod(string name, bool onNode = true)
     {
         var pod = InjectionTests.Pod(name);
         pod["metadata"]!["labels"]!["agentmetrics.io/agent"] = name.StartsWith("agent-", StringComparison.Ordinal) ? $"support-{name}" : "support-late";
+        if (onNode)
+        {
+            var spec = pod["spec"]!;
+            spec["schedulerName"] = LocalNode.SchedulerName;
+            spec["terminationGracePeriodSeconds"] = 5;
+            spec["containers"] = new JsonArray(NodeAgent.Container());
+        }
+
         return pod;
     }
 

@@ -39,6 +39,8 @@ public sealed class LocalNode : IAsyncDisposable
         _scheduler = scheduler;
         Kubelet = kubelet;
         Http = new HttpClient(plane.Pki.CreateTrustingHandler()) { Timeout = TimeSpan.FromSeconds(30) };
+        CaFile = Path.Combine(directory, "ca.crt");
+        File.WriteAllText(CaFile, plane.Pki.CaPem);
     }
 
     /// <summary>The control plane the node registered with.</summary>
@@ -71,6 +73,9 @@ public sealed class LocalNode : IAsyncDisposable
     /// <summary>The kubelet's HTTPS endpoint, serving with a certificate of the plane's CA.</summary>
     public Uri KubeletUrl => new(string.Create(CultureInfo.InvariantCulture, $"https://{Address}:{Kubelet.Port}"));
 
+    /// <summary>The CA that issued the kubelet's serving certificate, as a PEM file, for a scraper to check it with.</summary>
+    public string CaFile { get; }
+
     /// <summary>A client that trusts the kubelet's certificate.</summary>
     public HttpClient Http { get; }
 
@@ -102,6 +107,17 @@ public sealed class LocalNode : IAsyncDisposable
     {
         var registry = ProcessRegistry.Current;
         var directory = registry.CreateDirectory("node");
+        // A Unix socket's path holds at most 107 bytes; the longest the node makes are these two.
+        var socket = new[] { Path.Combine(directory, "containerd", "containerd.sock.ttrpc"), Path.Combine(directory, "kubelet", "root", "device-plugins", "kubelet.sock") }
+            .MaxBy(path => path.Length)!;
+        if (socket.Length > 107)
+        {
+            System.IO.Directory.Delete(directory);
+            throw new InvalidOperationException(
+                $"a node under {directory} would need the socket path {socket}, {socket.Length} bytes, and a Unix socket's path "
+                + $"holds at most 107: set AGENT_METRICS_TEST_ROOT to a shorter directory (now {ProcessRegistry.RootDirectory})");
+        }
+
         var id = Path.GetFileName(directory)["node-".Length..];
         var bridge = $"agm-{id}";
         var cgroup = $"agent-metrics-{id}";

@@ -16,7 +16,7 @@ public static class NodeImages
     /// <summary>The operator, as src/Operator/Dockerfile describes it.</summary>
     public const string Operator = "docker.io/agentmetrics/agent-metrics-operator:dev";
 
-    /// <summary>An agent that reports a finished task to its sidecar every AGENT_INTERVAL_MS.</summary>
+    /// <summary>An agent that reports a finished task to its sidecar every AGENT_INTERVAL_MS, and relays to it the work it is given on AGENT_WORK_PORT (<see cref="NodeAgent"/>).</summary>
     public const string ExampleAgent = "docker.io/agentmetrics/example-agent:dev";
 
     /// <summary>The archives in <see cref="Tools.ImageDirectory"/>.</summary>

@@ -13,9 +13,11 @@ public static class PrometheusRules
 {
     /// <summary>
     /// A Prometheus configuration as a cluster's would be: the rule files of <paramref name="rules"/>, alerts to
-    /// <paramref name="alertmanager"/>, container metrics scraped from a kubelet's /metrics/cadvisor, all every <paramref name="interval"/>.
+    /// <paramref name="alertmanager"/>, container metrics scraped from the kubelet's /metrics/cadvisor at
+    /// <paramref name="kubelet"/> over HTTPS (its certificate checked against <paramref name="kubeletCaFile"/>),
+    /// all every <paramref name="interval"/>.
     /// </summary>
-    public static string Config(string rules, Uri alertmanager, Uri cadvisor, string interval) => $$"""
+    public static string Config(string rules, Uri alertmanager, Uri kubelet, string kubeletCaFile, string interval) => $$"""
         global: {scrape_interval: {{interval}}, evaluation_interval: {{interval}}}
         rule_files: ["{{rules}}/*.yaml"]
         alerting:
@@ -23,9 +25,11 @@ public static class PrometheusRules
           - static_configs: [{targets: ["{{alertmanager.Authority}}"]}]
         scrape_configs:
         - job_name: kubelet-cadvisor
+          scheme: https
+          tls_config: {ca_file: "{{kubeletCaFile}}"}
           metrics_path: /metrics/cadvisor
           honor_labels: true
-          static_configs: [{targets: ["{{cadvisor.Authority}}"]}]
+          static_configs: [{targets: ["{{kubelet.Authority}}"]}]
 
         """;
 

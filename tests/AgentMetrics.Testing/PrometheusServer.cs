@@ -8,10 +8,10 @@ public sealed class PrometheusServer : LocalServer
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
     private readonly string[] _extraArguments;
 
-    private PrometheusServer(string directory, string[] extraArguments)
+    private PrometheusServer(string directory, string host, string[] extraArguments)
         : base("prometheus", directory)
     {
-        Url = new Uri($"http://127.0.0.1:{LoopbackPorts.Next()}");
+        Url = new Uri($"http://{host}:{LoopbackPorts.Next()}");
         _extraArguments = extraArguments;
     }
 
@@ -47,9 +47,16 @@ public sealed class PrometheusServer : LocalServer
     /// Starts Prometheus after backfilling <paramref name="openMetrics"/> (OpenMetrics text with timestamps, ending
     /// in # EOF) into its storage with promtool, the way history is imported into a new Prometheus.
     /// </summary>
-    public static async Task<PrometheusServer> StartWithHistoryAsync(string configYaml, string? openMetrics, params string[] extraArguments)
+    public static Task<PrometheusServer> StartWithHistoryAsync(string configYaml, string? openMetrics, params string[] extraArguments) =>
+        StartOnAsync("127.0.0.1", configYaml, openMetrics, extraArguments);
+
+    /// <summary>
+    /// As <see cref="StartWithHistoryAsync"/>, listening on <paramref name="host"/>: a node's address,
+    /// for sidecars in pods to push to.
+    /// </summary>
+    public static async Task<PrometheusServer> StartOnAsync(string host, string configYaml, string? openMetrics, params string[] extraArguments)
     {
-        var server = new PrometheusServer(ProcessRegistry.Current.CreateDirectory("prometheus"), extraArguments);
+        var server = new PrometheusServer(ProcessRegistry.Current.CreateDirectory("prometheus"), host, extraArguments);
         await File.WriteAllTextAsync(server.ConfigPath, configYaml);
         if (openMetrics is not null)
         {
