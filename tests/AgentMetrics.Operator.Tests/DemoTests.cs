@@ -12,7 +12,7 @@ namespace AgentMetrics.Operator.Tests;
 /// fleet's metrics moving and the planted slow agent standing out, and Ctrl-C leaves no process,
 /// container or network device behind.
 /// </summary>
-[Collection(OperatorCollection.Name)]
+[Collection(OwnClusterCollection.Name)]
 public sealed partial class DemoTests(ITestOutputHelper output)
 {
     [Fact]
