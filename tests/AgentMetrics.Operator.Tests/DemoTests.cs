@@ -12,7 +12,7 @@ namespace AgentMetrics.Operator.Tests;
 /// fleet's metrics moving and the planted slow agent standing out, and Ctrl-C leaves no process,
 /// container or network device behind.
 /// </summary>
-[Collection(OwnClusterCollection.Name)]
+[Collection(OperatorCollection.Name)]
 public sealed partial class DemoTests(ITestOutputHelper output)
 {
     [Fact]

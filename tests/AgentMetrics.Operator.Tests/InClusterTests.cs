@@ -16,7 +16,7 @@ namespace AgentMetrics.Operator.Tests;
 /// service discovery, and each sidecar follows the definitions stream of the operator's pod, also
 /// across the pod's replacement. docs/local-cluster.md describes the node.
 /// </summary>
-[Collection(OwnClusterCollection.Name)]
+[Collection(OperatorCollection.Name)]
 public sealed class InClusterTests(ITestOutputHelper output)
 {
     private const string System = "agent-metrics-system";

@@ -149,14 +149,3 @@ public sealed class OperatorCollection
 {
     public const string Name = "operator";
 }
-
-/// <summary>
-/// Tests whose operator runs in a process of its own against a cluster of its own (the demo's, the
-/// in-cluster node's): they share nothing with the operator collection's in-process operators, so
-/// they run beside it, one at a time. Most of their time is spent waiting for a node.
-/// </summary>
-[CollectionDefinition(Name)]
-public sealed class OwnClusterCollection
-{
-    public const string Name = "own cluster";
-}
