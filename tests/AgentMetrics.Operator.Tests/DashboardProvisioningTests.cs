@@ -57,6 +57,46 @@ public sealed class DashboardProvisioningTests
         await Eventually.UntilAsync(async () => (await PanelsAsync(plane, system.Name, secondCustom)) == 1, Patience, "the dashboard once the flag is back on");
     }
 
+    [Fact]
+    public async Task ADefinitionChangeWritesOnlyTheDashboardItChanges()
+    {
+        // A plane of its own: on the shared one, other tests' namespaces going away change their dashboards too.
+        await using var plane = await ControlPlane.StartAsync();
+        await using var system = await plane.CreateNamespaceAsync("opdash");
+        await using var team = await plane.CreateNamespaceAsync("team-c");
+        await using var app = await OperatorHarness.ServeAsync(plane, system.Name);
+        var dashboards = app.Runtime.Dashboards;
+        await plane.Kubectl.RunAsync("apply", "-n", team.Name, "-f", RepoPaths.Combine("config", "samples", "agentmetricdefinition-histogram-event.yaml"));
+        var custom = $"agent-metrics-dashboard-custom-{team.Name}";
+        await Eventually.UntilAsync(async () => (await PanelsAsync(plane, system.Name, custom)) == 1, Patience, "the custom dashboard");
+        var before = await QuietWritesAsync(dashboards);
+        var standing = await plane.Kubectl.RunAsync(
+            "get", "configmaps", "-n", system.Name, "-l", $"{Names.DashboardLabel}=standing", "-o", "jsonpath={.items[*].metadata.resourceVersion}");
+
+        await plane.Kubectl.RunAsync("apply", "-n", team.Name, "-f", RepoPaths.Combine("config", "samples", "agentmetricdefinition-counter-otlp.yaml"));
+        await Eventually.UntilAsync(async () => (await PanelsAsync(plane, system.Name, custom)) == 2, Patience, "the new definition's panel");
+        var after = await QuietWritesAsync(dashboards);
+
+        // The one page of the namespace's custom dashboard; the standing dashboards are as they were.
+        Assert.Equal(1, after - before);
+        Assert.Equal(
+            standing,
+            await plane.Kubectl.RunAsync("get", "configmaps", "-n", system.Name, "-l", $"{Names.DashboardLabel}=standing", "-o", "jsonpath={.items[*].metadata.resourceVersion}"));
+    }
+
+    /// <summary>The dashboards' write count once it has stayed the same for a few settle times.</summary>
+    private static async Task<long> QuietWritesAsync(Reconcilers.DashboardReconciler dashboards)
+    {
+        var writes = dashboards.Writes;
+        for (var quiet = 0; quiet < 4;)
+        {
+            await Task.Delay(Reconcilers.DashboardReconciler.Settle);
+            (quiet, writes) = dashboards.Writes == writes ? (quiet + 1, writes) : (0, dashboards.Writes);
+        }
+
+        return writes;
+    }
+
     private static async Task<int?> PanelsAsync(ControlPlane plane, string @namespace, string name)
     {
         var result = await plane.Kubectl.TryRunAsync(null, "get", "configmap", name, "-n", @namespace, "-o", "json");

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using AgentMetrics.Api.V1Alpha1;
 using AgentMetrics.Api.Validation;
 using AgentMetrics.Kubernetes.Client;
@@ -23,6 +24,7 @@ public sealed class DashboardReconciler : IDisposable
     private readonly string _namespace;
     private readonly DashboardOptions _options;
     private readonly ILogger _logger;
+    private readonly Informer<KubernetesObject> _configMaps;
     private readonly WorkQueue<ObjectKey> _queue = new("dashboards");
 
     /// <summary>Follows definitions, the flag, and the dashboards' own ConfigMaps (restored when deleted by hand).</summary>
@@ -31,8 +33,8 @@ public sealed class DashboardReconciler : IDisposable
         Informer<KubernetesObject> operatorConfigMaps, OutputWriter output, FeatureGate feature, string @namespace, DashboardOptions options,
         ILogger logger)
     {
-        (_client, _definitions, _pods, _agents, _output, _feature, _namespace, _options, _logger) =
-            (client, definitions, pods, agents, output, feature, @namespace, options, logger);
+        (_client, _definitions, _pods, _agents, _configMaps, _output, _feature, _namespace, _options, _logger) =
+            (client, definitions, pods, agents, operatorConfigMaps, output, feature, @namespace, options, logger);
         Key = new ObjectKey(@namespace, "agent-metrics-dashboards");
         definitions.Subscribe(change =>
         {
@@ -54,6 +56,17 @@ public sealed class DashboardReconciler : IDisposable
     /// <summary>The one work-queue key every change maps to.</summary>
     public ObjectKey Key { get; }
 
+    /// <summary>
+    /// How long a pass waits after the first change before it renders, so that a burst of changes (a
+    /// GitOps sync creating a thousand definitions) is rendered a few times, not once per change.
+    /// </summary>
+    public static TimeSpan Settle { get; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Dashboard ConfigMaps written since the operator started: a pass writes only those whose stored copy differs.</summary>
+    public long Writes => Interlocked.Read(ref _writes);
+
+    private long _writes;
+
     /// <summary>Renders once the caches are filled, then again on every change, until cancelled (the leader's work).</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -74,6 +87,7 @@ public sealed class DashboardReconciler : IDisposable
 
             try
             {
+                await Task.Delay(Settle, cancellationToken);
                 var result = await ReconcileAsync(key, cancellationToken);
                 _queue.Forget(key);
                 if (result.RequeueAfter is { } delay)
@@ -115,20 +129,28 @@ public sealed class DashboardReconciler : IDisposable
             valid.AddRange(inNamespace.Where(d => DefinitionValidator.Validate(d, context).Count == 0));
         }
 
+        // What the informer holds is what is stored: only a dashboard whose stored copy differs (or is
+        // missing, or was edited by hand) is written, so a change writes the pages it changed.
         var wanted = new HashSet<string>();
         foreach (var dashboard in Dashboards.All(valid))
         {
             var configMap = ObjectRenderer.Dashboard(dashboard, _namespace, _options);
             wanted.Add(configMap.Metadata.Name!);
+            if (IsStored(configMap, _configMaps.Cache.Get(new ObjectKey(_namespace, configMap.Metadata.Name!))))
+            {
+                continue;
+            }
+
             await _client.ApplyAsync(
                 ResourceType.ConfigMaps, _namespace, configMap.Metadata.Name!, configMap, KubernetesJsonContext.Default.KubernetesObject,
                 Names.FieldManager, force: true, cancellationToken: cancellationToken);
+            Interlocked.Increment(ref _writes);
         }
 
-        var existing = await _client.ListAsync(
-            ResourceType.ConfigMaps, _namespace, KubernetesJsonContext.Default.KubernetesObject,
-            new ListOptions { LabelSelector = $"{Names.ManagedByLabel}={Names.ManagedBy},{Names.DashboardLabel}" }, cancellationToken);
-        foreach (var stale in existing.Items.Where(c => !wanted.Contains(c.Metadata.Name!)))
+        var existing = _configMaps.Cache.ListInNamespace(_namespace).Where(c =>
+            c.Metadata.Labels?.GetValueOrDefault(Names.ManagedByLabel) == Names.ManagedBy
+            && c.Metadata.Labels.ContainsKey(Names.DashboardLabel));
+        foreach (var stale in existing.Where(c => !wanted.Contains(c.Metadata.Name!)).ToList())
         {
             try
             {
@@ -143,5 +165,21 @@ public sealed class DashboardReconciler : IDisposable
         return await _output.ApplyAsync(_output.Output.BuiltInRules(_namespace), cancellationToken) is null
             ? ReconcileResult.Done
             : ReconcileResult.After(TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>Whether <paramref name="stored"/> has the data, labels and annotations of <paramref name="wanted"/>.</summary>
+    private static bool IsStored(KubernetesObject wanted, KubernetesObject? stored)
+    {
+        if (stored is null || stored.Metadata.DeletionTimestamp is not null
+            || (wanted.Metadata.Labels ?? []).Any(l => stored.Metadata.Labels?.GetValueOrDefault(l.Key) != l.Value)
+            || (wanted.Metadata.Annotations ?? []).Any(a => stored.Metadata.Annotations?.GetValueOrDefault(a.Key) != a.Value)
+            || stored.Body["data"] is not JsonObject data)
+        {
+            return false;
+        }
+
+        var want = wanted.Body["data"]!.AsObject();
+        return data.Count == want.Count && want.All(entry => data[entry.Key] is JsonValue value
+            && value.TryGetValue<string>(out var text) && text == (string?)entry.Value);
     }
 }
