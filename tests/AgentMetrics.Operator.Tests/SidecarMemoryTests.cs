@@ -23,7 +23,7 @@ public sealed class SidecarMemoryTests(ITestOutputHelper output)
     private const int SeriesPerMetric = 50;
     private const int MetricsPerRequest = 50;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
-    private static readonly TimeSpan Load = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Load = TimeSpan.FromSeconds(15);
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     [Fact]
