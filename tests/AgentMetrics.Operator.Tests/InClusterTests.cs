@@ -254,33 +254,24 @@ public sealed class InClusterTests(ITestOutputHelper output)
                 {
                     ["schedulerName"] = LocalNode.SchedulerName,
                     ["terminationGracePeriodSeconds"] = 5,
-                    ["containers"] = new JsonArray(new JsonObject
-                    {
-                        ["name"] = "agent",
-                        ["image"] = NodeImages.ExampleAgent,
-                        ["imagePullPolicy"] = "Never",
-                        ["env"] = new JsonArray(
-                            new JsonObject { ["name"] = "AGENT_INTERVAL_MS", ["value"] = "500" },
-                            new JsonObject
-                            {
-                                ["name"] = "AGENT_OBSERVATION",
-                                ["value"] = """{"type":"observation","metric":"tickets_closed","value":1,"attributes":{"queue":"billing"}}""",
-                            }),
-                        // Restricted as the sidecar is, read-only root included: the agent writes nothing.
-                        ["securityContext"] = new JsonObject
-                        {
-                            ["runAsNonRoot"] = true,
-                            ["runAsUser"] = 65532,
-                            ["allowPrivilegeEscalation"] = false,
-                            ["readOnlyRootFilesystem"] = true,
-                            ["capabilities"] = new JsonObject { ["drop"] = new JsonArray("ALL") },
-                            ["seccompProfile"] = new JsonObject { ["type"] = "RuntimeDefault" },
-                        },
-                    }),
+                    // Restricted as the sidecar is, read-only root included: the agent writes nothing.
+                    ["containers"] = new JsonArray(ObservingAgent()),
                 },
             },
         },
     };
+
+    /// <summary>The example agent finishing a task every 500 ms and observing the custom metric after each.</summary>
+    private static JsonObject ObservingAgent()
+    {
+        var container = NodeAgent.Container(intervalMs: 500);
+        container["env"]!.AsArray().Add(new JsonObject
+        {
+            ["name"] = "AGENT_OBSERVATION",
+            ["value"] = """{"type":"observation","metric":"tickets_closed","value":1,"attributes":{"queue":"billing"}}""",
+        });
+        return container;
+    }
 
     private static string Definition(string type) => $$"""
         apiVersion: agentmetrics.io/v1alpha1
