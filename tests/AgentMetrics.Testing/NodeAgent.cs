@@ -1,7 +1,11 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentMetrics.Kubernetes.Client;
+using AgentMetrics.Kubernetes.Config;
+using AgentMetrics.Kubernetes.Models;
 
 namespace AgentMetrics.Testing;
 
@@ -75,16 +79,18 @@ public sealed class NodeAgent
     /// </summary>
     public static async Task<NodeAgent> WaitUntilReadyAsync(ControlPlane plane, string @namespace, string name, TimeSpan patience)
     {
-        JsonNode? pod = null;
+        KubernetesObject? pod = null;
         string? podIp = null;
+        // Asked through the API, not kubectl: a demo waits for twenty pods at once, four times a second.
+        using var client = new KubernetesClient(Kubeconfig.Load(plane.KubeconfigPath));
         try
         {
             await Eventually.UntilAsync(
                 async () =>
                 {
-                    pod = JsonNode.Parse(await plane.Kubectl.RunAsync("get", "pod", name, "-n", @namespace, "-o", "json"))!;
-                    var statuses = pod["status"]?["containerStatuses"]?.AsArray() ?? [];
-                    podIp = (string?)pod["status"]?["podIP"];
+                    pod = await client.TryGetAsync(ResourceType.Pods, @namespace, name, KubernetesJsonContext.Default.KubernetesObject);
+                    var statuses = pod?.Body["status"]?["containerStatuses"]?.AsArray() ?? [];
+                    podIp = (string?)pod?.Body["status"]?["podIP"];
                     return podIp is not null && statuses.Count > 0 && statuses.All(s => (bool)s!["ready"]!);
                 },
                 patience,
@@ -98,7 +104,7 @@ public sealed class NodeAgent
             throw new TimeoutException($"{e.Message}\n{described.Stdout}{described.Stderr}\nits logs:\n{logs.Stdout}{logs.Stderr}", e);
         }
 
-        return new NodeAgent(@namespace, name, podIp!, pod!);
+        return new NodeAgent(@namespace, name, podIp!, JsonNode.Parse(JsonSerializer.Serialize(pod!, KubernetesJsonContext.Default.KubernetesObject))!);
     }
 
     /// <summary>The agent reports <paramref name="json"/> (events, as /v1/events takes them) to its sidecar.</summary>
