@@ -57,7 +57,7 @@ public sealed class InClusterTests(ITestOutputHelper output)
                     async () =>
                     {
                         var exposition = await Http.GetStringAsync(url);
-                        return Sum(exposition, "agent_tasks_total{") > 0 && Sum(exposition, "tickets_closed_total{") > 0;
+                        return Exposition.Sum(exposition, "agent_tasks_total") > 0 && Exposition.Sum(exposition, "tickets_closed_total") > 0;
                     },
                     Patience,
                     $"the agent's tasks and the custom metric tickets_closed on {url}");
@@ -72,7 +72,7 @@ public sealed class InClusterTests(ITestOutputHelper output)
             var counted = new List<double>();
             foreach (var url in metrics)
             {
-                counted.Add(Sum(await Http.GetStringAsync(url), "tickets_closed_total{"));
+                counted.Add(Exposition.Sum(await Http.GetStringAsync(url), "tickets_closed_total"));
             }
 
             await plane.Kubectl.RunAsync("delete", "pod", first, "-n", System, "--wait=false");
@@ -89,8 +89,8 @@ public sealed class InClusterTests(ITestOutputHelper output)
                     foreach (var url in metrics)
                     {
                         var exposition = await Http.GetStringAsync(url);
-                        Assert.Equal(1, Sum(exposition, "agent_metrics_sidecar_definitions{"));
-                        if (Sum(exposition, "agent_metrics_sidecar_definitions_stream_connected{") != 1)
+                        Assert.Equal(1, Exposition.Sum(exposition, "agent_metrics_sidecar_definitions"));
+                        if (Exposition.Sum(exposition, "agent_metrics_sidecar_definitions_stream_connected") != 1)
                         {
                             disconnected.TryAdd(url, deleted.Elapsed);
                         }
@@ -112,7 +112,7 @@ public sealed class InClusterTests(ITestOutputHelper output)
                 + $"; the kubelet reported the first pod's operator stopped at {(stopped is { } at ? $"{at.TotalSeconds:0.0} s" : "(not yet)")}");
             for (var i = 0; i < metrics.Count; i++)
             {
-                Assert.True(Sum(await Http.GetStringAsync(metrics[i]), "tickets_closed_total{") > counted[i], $"tickets_closed stopped counting on {metrics[i]}");
+                Assert.True(Exposition.Sum(await Http.GetStringAsync(metrics[i]), "tickets_closed_total") > counted[i], $"tickets_closed stopped counting on {metrics[i]}");
             }
 
             // A change now can only come over the new pod's stream.
@@ -332,10 +332,4 @@ public sealed class InClusterTests(ITestOutputHelper output)
         await plane.Kubectl.RunAsync(
             "get", "pods", "-n", System, "-l", "app.kubernetes.io/name=agent-metrics-operator",
             "--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].metadata.name}");
-
-    /// <summary>The sum of the samples of the series whose lines start with <paramref name="prefix"/>.</summary>
-    private static double Sum(string exposition, string prefix) =>
-        exposition.Split('\n')
-            .Where(line => line.StartsWith(prefix, StringComparison.Ordinal))
-            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
 }

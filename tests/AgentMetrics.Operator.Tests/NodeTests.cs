@@ -41,7 +41,7 @@ public sealed class NodeTests(ITestOutputHelper output)
 
         // The agent posts to 127.0.0.1 inside the pod; the host scrapes the sidecar at the pod's address.
         var metrics = new Uri($"http://{podIp}:9464/metrics");
-        await Eventually.UntilAsync(async () => Tasks(await Http.GetStringAsync(metrics)) > 0, Patience, "the agent's tasks on the sidecar's /metrics");
+        await Eventually.UntilAsync(async () => Exposition.Sum(await Http.GetStringAsync(metrics), "agent_tasks_total") > 0, Patience, "the agent's tasks on the sidecar's /metrics");
 
         await Eventually.UntilAsync(
             async () => (await node.GetFromKubeletAsync("/metrics/cadvisor")).Split('\n').Any(line =>
@@ -74,15 +74,15 @@ public sealed class NodeTests(ITestOutputHelper output)
         await prometheus.WaitForResultAsync($"{rate} > 5", Patience);
 
         // Killed as an out-of-memory kill would: the kubelet starts it again, and it counts from zero.
-        await Eventually.UntilAsync(async () => Tasks(await Http.GetStringAsync(metrics)) >= 150, Patience, "150 tasks counted");
-        var before = Tasks(await Http.GetStringAsync(metrics));
+        await Eventually.UntilAsync(async () => Exposition.Sum(await Http.GetStringAsync(metrics), "agent_tasks_total") >= 150, Patience, "150 tasks counted");
+        var before = Exposition.Sum(await Http.GetStringAsync(metrics), "agent_tasks_total");
         var containerId = ContainerId(pod, Names.SidecarContainer);
         await node.Containerd.CtrAsync("tasks", "kill", "--signal", "SIGKILL", containerId);
         var killed = DateTimeOffset.UtcNow;
         pod = await WaitUntilReadyAsync(plane, agents.Name, "support", restarts: 1);
         Assert.NotEqual(containerId, ContainerId(pod, Names.SidecarContainer));
         var after = double.NaN;
-        await Eventually.UntilAsync(async () => (after = Tasks(await Http.GetStringAsync(metrics))) > 0, Patience, "the restarted sidecar's /metrics");
+        await Eventually.UntilAsync(async () => (after = Exposition.Sum(await Http.GetStringAsync(metrics), "agent_tasks_total")) > 0, Patience, "the restarted sidecar's /metrics");
         Assert.True(after < before, $"the restarted sidecar counts {after} tasks, not from zero (before the kill: {before})");
         output.WriteLine(await plane.Kubectl.RunAsync("get", "pods", "-n", agents.Name, "-o", "wide"));
 
@@ -169,10 +169,4 @@ public sealed class NodeTests(ITestOutputHelper output)
 
     private static string ContainerId(JsonNode pod, string container) =>
         ((string)pod["status"]!["containerStatuses"]!.AsArray().Single(s => (string?)s!["name"] == container)!["containerID"]!)["containerd://".Length..];
-
-    /// <summary>The sum of agent_tasks_total over its series.</summary>
-    private static double Tasks(string exposition) =>
-        exposition.Split('\n')
-            .Where(line => line.StartsWith("agent_tasks_total{", StringComparison.Ordinal))
-            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
 }

@@ -74,8 +74,8 @@ public sealed class SidecarMemoryTests(ITestOutputHelper output)
 
         // The sidecar is at its limits: it holds its series cap and has refused metrics past its metric cap.
         var exposition = await agent.ScrapeAsync();
-        var held = Value(exposition, "agent_metrics_sidecar_series");
-        var refusedMetrics = Value(exposition, "agent_metrics_sidecar_dropped_total", "reason=\"metric_limit\"");
+        var held = Exposition.Sum(exposition, "agent_metrics_sidecar_series");
+        var refusedMetrics = Exposition.Sum(exposition, "agent_metrics_sidecar_dropped_total", "reason=\"metric_limit\"");
         Assert.True(held >= 49_000, $"the sidecar holds {held} series, not its limit of 50000");
         Assert.True(refusedMetrics > 0, "no metric was refused for the metric limit: the sidecar was not at it");
 
@@ -163,11 +163,4 @@ public sealed class SidecarMemoryTests(ITestOutputHelper output)
         json.Append("]}]}]}");
         return Encoding.UTF8.GetBytes(json.ToString());
     }
-
-    /// <summary>The sum of the samples of metric <paramref name="name"/> whose labels include <paramref name="label"/>.</summary>
-    private static double Value(string exposition, string name, string label = "") =>
-        exposition.Split('\n')
-            .Where(line => (line.StartsWith(name + "{", StringComparison.Ordinal) || line.StartsWith(name + " ", StringComparison.Ordinal))
-                && line.Contains(label, StringComparison.Ordinal))
-            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
 }

@@ -26,6 +26,7 @@ public sealed class DashboardReconciler : IDisposable
     private readonly ILogger _logger;
     private readonly Informer<KubernetesObject> _configMaps;
     private readonly WorkQueue<ObjectKey> _queue = new("dashboards");
+    private long _writes;
 
     /// <summary>Follows definitions, the flag, and the dashboards' own ConfigMaps (restored when deleted by hand).</summary>
     public DashboardReconciler(
@@ -64,8 +65,6 @@ public sealed class DashboardReconciler : IDisposable
 
     /// <summary>Dashboard ConfigMaps written since the operator started: a pass writes only those whose stored copy differs.</summary>
     public long Writes => Interlocked.Read(ref _writes);
-
-    private long _writes;
 
     /// <summary>Renders once the caches are filled, then again on every change, until cancelled (the leader's work).</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
