@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using AgentMetrics.Kubernetes.Models;
 
 namespace AgentMetrics.Testing;
 
@@ -19,6 +20,7 @@ public sealed class LocalNode : IAsyncDisposable
 
     private static readonly Lazy<Task<LocalNode>> LazyShared = new(async () => await StartAsync(await ControlPlane.SharedAsync()));
     private static readonly Lazy<Task<LocalNode>> LazyInCluster = new(StartInClusterAsync);
+    private static readonly ResourceType Nodes = new("", "v1", "nodes", "Node", Namespaced: false);
     private readonly NodeNamespace _namespace;
     private readonly KubeScheduler _scheduler;
     private readonly ServiceDns? _dns;
@@ -231,17 +233,16 @@ public sealed class LocalNode : IAsyncDisposable
                     throw new InvalidOperationException($"the kubelet exited:\n{Kubelet.Process?.LogTail()}");
                 }
 
-                var result = await Plane.Kubectl.TryRunAsync(null, "get", "node", Name, "-o", "json");
-                if (result.ExitCode != 0)
+                var node = await Plane.Api.TryGetAsync(Nodes, null, Name, KubernetesJsonContext.Default.KubernetesObject);
+                if (node is null)
                 {
                     return false;
                 }
 
                 // The kubelet registers the node tainted not-ready; the node lifecycle controller lifts the taint.
-                using var node = JsonDocument.Parse(result.Stdout);
-                var ready = node.RootElement.GetProperty("status").TryGetProperty("conditions", out var conditions)
-                    && conditions.EnumerateArray().Any(c => c.GetProperty("type").GetString() == "Ready" && c.GetProperty("status").GetString() == "True");
-                var tainted = node.RootElement.GetProperty("spec").TryGetProperty("taints", out var taints) && taints.GetArrayLength() > 0;
+                var ready = node.Body["status"]?["conditions"]?.AsArray()
+                    .Any(c => (string?)c?["type"] == "Ready" && (string?)c?["status"] == "True") == true;
+                var tainted = node.Body["spec"]?["taints"]?.AsArray().Count > 0;
                 return ready && !tainted;
             },
             TimeSpan.FromSeconds(90),

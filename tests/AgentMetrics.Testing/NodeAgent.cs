@@ -3,8 +3,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using AgentMetrics.Kubernetes.Client;
-using AgentMetrics.Kubernetes.Config;
 using AgentMetrics.Kubernetes.Models;
 
 namespace AgentMetrics.Testing;
@@ -82,7 +80,7 @@ public sealed class NodeAgent
         KubernetesObject? pod = null;
         string? podIp = null;
         // Asked through the API, not kubectl: a demo waits for twenty pods at once, four times a second.
-        using var client = new KubernetesClient(Kubeconfig.Load(plane.KubeconfigPath));
+        var client = plane.Api;
         try
         {
             await Eventually.UntilAsync(
