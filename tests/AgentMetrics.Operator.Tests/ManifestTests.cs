@@ -28,4 +28,26 @@ public sealed class ManifestTests
             Assert.Contains(expected, result.Stdout, StringComparison.Ordinal);
         }
     }
+
+    /// <summary>
+    /// GitOps tools apply config/ again and again and show whatever the server would change. On a
+    /// cluster of its own (the webhooks are installed for real), config/ applied a second time, by
+    /// client-side apply and by server-side apply, changes nothing the server holds.
+    /// </summary>
+    [Fact]
+    public async Task ConfigAppliedAgainClientSideOrServerSideChangesNothing()
+    {
+        await using var plane = await ControlPlane.StartAsync();
+        var config = RepoPaths.Combine("config");
+
+        await plane.Kubectl.RunAsync("apply", "-k", config);
+        var again = await plane.Kubectl.RunAsync("apply", "-k", config);
+        var changed = again.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(line => !line.EndsWith(" unchanged", StringComparison.Ordinal)).ToList();
+        Assert.True(changed.Count == 0, $"a second client-side apply changed:\n{string.Join('\n', changed)}");
+
+        var applied = await plane.Kubectl.TryRunAsync(null, "apply", "-k", config, "--server-side", "--force-conflicts");
+        Assert.True(applied.ExitCode == 0, $"server-side apply failed: {applied.Stderr}");
+        var diff = await plane.Kubectl.TryRunAsync(null, "diff", "-k", config, "--server-side", "--force-conflicts");
+        Assert.True(diff.ExitCode == 0, $"after a server-side apply, kubectl diff --server-side shows:\n{diff.Stdout}{diff.Stderr}");
+    }
 }
