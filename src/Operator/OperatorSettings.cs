@@ -4,7 +4,7 @@ using AgentMetrics.Rendering;
 
 namespace AgentMetrics.Operator;
 
-/// <summary>The operator's configuration, from the command line (--key=value) or the environment (AGENTMETRICS_KEY).</summary>
+/// <summary>The operator's configuration; <see cref="OperatorCommandLine"/> reads it from flags and the environment.</summary>
 public sealed partial record OperatorSettings
 {
     /// <summary>A kubeconfig to use; empty means $KUBECONFIG, ~/.kube/config, or the pod's service account.</summary>

@@ -1,15 +1,9 @@
 using AgentMetrics.Operator;
 
-OperatorSettings settings;
-try
+var settings = OperatorCommandLine.Parse(args, Environment.GetEnvironmentVariable, Console.Out, Console.Error, out var exitCode);
+if (settings is null)
 {
-    settings = OperatorApp.Settings(args);
-    settings.ToOutputOptions();
-}
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine($"agent-metrics-operator: {e.Message}");
-    return 2;
+    return exitCode;
 }
 
 await OperatorApp.Build(settings).RunAsync();

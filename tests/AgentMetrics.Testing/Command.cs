@@ -2,11 +2,16 @@ using System.Diagnostics;
 
 namespace AgentMetrics.Testing;
 
-/// <summary>Runs a short-lived tool (ip, ctr, reap.sh) to completion and reports what it printed.</summary>
-internal static class Command
+/// <summary>Runs a short-lived program (ip, ctr, reap.sh, a CLI under test) to completion and reports what it printed.</summary>
+public static class Command
 {
-    /// <summary>Runs <paramref name="file"/> and returns its exit code and output, whatever the outcome.</summary>
-    public static async Task<KubectlResult> TryRunAsync(string file, IEnumerable<string> arguments, TimeSpan? timeout = null)
+    /// <summary>
+    /// Runs <paramref name="file"/> and returns its exit code and output, whatever the outcome; a program
+    /// still running after <paramref name="timeout"/> is killed. <paramref name="environment"/> sets
+    /// (or, with a null value, removes) variables of the inherited environment.
+    /// </summary>
+    public static async Task<KubectlResult> TryRunAsync(
+        string file, IEnumerable<string> arguments, TimeSpan? timeout = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var info = new ProcessStartInfo(file)
         {
@@ -20,6 +25,18 @@ internal static class Command
             info.ArgumentList.Add(argument);
         }
 
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
+        }
+
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {file}");
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -31,7 +48,7 @@ internal static class Command
         }
         catch (OperationCanceledException)
         {
-            process.Kill();
+            process.Kill(entireProcessTree: true);
             throw new TimeoutException($"{file} {string.Join(' ', arguments)} did not finish in time");
         }
 
