@@ -1,4 +1,5 @@
 using System.Globalization;
+using AgentMetrics.Api;
 using AgentMetrics.Api.Validation;
 using AgentMetrics.Sidecar.Delivery;
 using AgentMetrics.Sidecar.Metrics;
@@ -15,27 +16,27 @@ public sealed record SidecarSettings
     /// <summary>Every setting: its flag, the configuration key, and what it is for (the --help text).</summary>
     public static readonly IReadOnlyList<(string Flag, string Key, string Help)> All =
     [
-        ("--ingest-listen", "IngestListen", "address of the events and OTLP API; loopback only (default http://127.0.0.1:4318)"),
-        ("--metrics-listen", "MetricsListen", "address of /metrics, /healthz and /readyz (default http://0.0.0.0:9464)"),
-        ("--mode", "Mode", "scrape (Prometheus scrapes /metrics) or push (remote write) (default scrape)"),
-        ("--remote-write-url", "RemoteWriteUrl", "remote-write endpoint; required in push mode"),
-        ("--push-interval", "PushInterval", "how often changed series are pushed, at most 250ms (default 100ms)"),
+        (SidecarFlags.IngestListen, "IngestListen", "address of the events and OTLP API; loopback only (default http://127.0.0.1:4318)"),
+        (SidecarFlags.MetricsListen, "MetricsListen", "address of /metrics, /healthz and /readyz (default http://0.0.0.0:9464)"),
+        (SidecarFlags.Mode, "Mode", "scrape (Prometheus scrapes /metrics) or push (remote write) (default scrape)"),
+        (SidecarFlags.RemoteWriteUrl, "RemoteWriteUrl", "remote-write endpoint; required in push mode"),
+        (SidecarFlags.PushInterval, "PushInterval", "how often changed series are pushed, at most 250ms (default 100ms)"),
         ("--resend-interval", "ResendInterval", "how often every series is pushed even when unchanged (default 60s)"),
-        ("--remote-write-headers", "RemoteWriteHeaders", "extra headers as Name=value[,Name=value] (X-Scope-OrgID=team-a)"),
-        ("--remote-write-bearer-token-file", "RemoteWriteBearerTokenFile", "file holding a bearer token for the remote-write endpoint"),
-        ("--namespace", "Namespace", "the pod's namespace (identity label namespace)"),
-        ("--pod", "Pod", "the pod's name (identity label pod)"),
-        ("--agent", "Agent", "the agent's name (identity label agent)"),
-        ("--agent-version", "AgentVersion", "the agent's version (identity label agent_version)"),
+        (SidecarFlags.RemoteWriteHeaders, "RemoteWriteHeaders", "extra headers as Name=value[,Name=value] (X-Scope-OrgID=team-a)"),
+        (SidecarFlags.RemoteWriteBearerTokenFile, "RemoteWriteBearerTokenFile", "file holding a bearer token for the remote-write endpoint"),
+        (SidecarFlags.Namespace, "Namespace", "the pod's namespace (identity label namespace)"),
+        (SidecarFlags.Pod, "Pod", "the pod's name (identity label pod)"),
+        (SidecarFlags.Agent, "Agent", "the agent's name (identity label agent)"),
+        (SidecarFlags.AgentVersion, "AgentVersion", "the agent's version (identity label agent_version)"),
         ("--max-metrics", "MaxMetrics", "most metrics per agent (default 1000)"),
         ("--series-limit", "SeriesLimit", "series limit of built-in and passed-through OTLP metrics; custom metrics take spec.seriesLimit (default 1000)"),
         ("--max-series", "MaxSeries", "most series in all (default 50000)"),
         ("--max-label-value-length", "MaxLabelValueLength", "label values are cut to this many characters (default 256)"),
         ("--max-body-bytes", "MaxBodyBytes", "largest request body the API takes (default 4194304)"),
-        ("--operator-url", "OperatorUrl", "the operator's HTTPS base address for the definitions stream; empty: built-in metrics only"),
+        (SidecarFlags.OperatorUrl, "OperatorUrl", "the operator's HTTPS base address for the definitions stream; empty: built-in metrics only"),
         ("--operator-ca-file", "OperatorCaFile", "CA bundle that signs the operator's serving certificate"),
-        ("--operator-ca", "OperatorCa", "the same CA bundle as PEM text (the injection sets AGENTMETRICS_OPERATOR_CA)"),
-        ("--token-file", "TokenFile", "the pod's service-account token (default /var/run/secrets/kubernetes.io/serviceaccount/token)"),
+        (SidecarFlags.OperatorCa, "OperatorCa", "the same CA bundle as PEM text (the injection sets AGENTMETRICS_OPERATOR_CA)"),
+        (SidecarFlags.TokenFile, "TokenFile", "the pod's service-account token (default /var/run/secrets/kubernetes.io/serviceaccount/token)"),
         ("--promote-resource-attributes", "PromoteResourceAttributes", "OTLP resource attributes that become labels, comma-separated"),
     ];
 
@@ -96,7 +97,7 @@ public sealed record SidecarSettings
     };
 
     /// <summary>The environment variable of a setting: <c>--agent-version</c> is read from <c>AGENTMETRICS_AGENT_VERSION</c>.</summary>
-    public static string EnvironmentVariable(string flag) => "AGENTMETRICS_" + flag[2..].Replace('-', '_').ToUpperInvariant();
+    public static string EnvironmentVariable(string flag) => SidecarFlags.EnvironmentVariable(flag);
 
     /// <summary>Reads and checks the settings; an <see cref="ArgumentException"/> names the first bad one.</summary>
     public static SidecarSettings Read(string[] args)

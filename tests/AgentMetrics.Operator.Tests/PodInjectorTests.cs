@@ -15,11 +15,9 @@ public sealed class PodInjectorTests
     {
         { "injected before", """{"metadata":{"annotations":{"agentmetrics.io/injection":"injected"}},"spec":{"containers":[{"name":"agent"}]}}""" },
         { "skipped before", """{"metadata":{"annotations":{"agentmetrics.io/injection":"skipped"}},"spec":{"containers":[{"name":"agent"}]}}""" },
-        { "sidecar present", """{"spec":{"containers":[{"name":"agent"},{"name":"agent-metrics-sidecar"}]}}""" },
-        { "native sidecar present", """{"spec":{"initContainers":[{"name":"agent-metrics-sidecar","restartPolicy":"Always"}],"containers":[{"name":"agent"}]}}""" },
         { "opt-out label", """{"metadata":{"labels":{"agentmetrics.io/inject":"disabled"}},"spec":{"containers":[{"name":"agent"}]}}""" },
         { "opt-out annotation", """{"metadata":{"annotations":{"agentmetrics.io/inject":"false"}},"spec":{"containers":[{"name":"agent"}]}}""" },
-        { "host network", """{"spec":{"hostNetwork":true,"containers":[{"name":"agent"}]}}""" },
+        { "host network, opted out", """{"metadata":{"labels":{"agentmetrics.io/inject":"disabled"}},"spec":{"hostNetwork":true,"containers":[{"name":"agent"}]}}""" },
         { "no containers", """{"spec":{}}""" },
     };
 
@@ -30,6 +28,26 @@ public sealed class PodInjectorTests
         var result = PodInjector.Decide(JsonNode.Parse(pod)!.AsObject(), Options, null, nativeSidecar: false);
         Assert.True(result.Outcome == InjectionOutcome.Untouched, why);
         Assert.Null(result.Pod);
+    }
+
+    public static TheoryData<string, string, string> Skipped => new()
+    {
+        { "sidecar present", """{"spec":{"containers":[{"name":"agent"},{"name":"agent-metrics-sidecar"}]}}""", "the pod already has a container named agent-metrics-sidecar" },
+        { "native sidecar present", """{"spec":{"initContainers":[{"name":"agent-metrics-sidecar","restartPolicy":"Always"}],"containers":[{"name":"agent"}]}}""", "the pod already has a container named agent-metrics-sidecar" },
+        { "host network", """{"spec":{"hostNetwork":true,"containers":[{"name":"agent"}]}}""", "the pod uses the host's network, where the sidecar's ports are not its own" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Skipped))]
+    public void AnOptedInPodTheSidecarCannotJoinIsAdmittedWithoutItAndSaysWhy(string why, string pod, string message)
+    {
+        var result = PodInjector.Decide(JsonNode.Parse(pod)!.AsObject(), Options, null, nativeSidecar: false);
+
+        Assert.True(result.Outcome == InjectionOutcome.Skipped, why);
+        var annotations = result.Pod!["metadata"]!["annotations"]!;
+        Assert.Equal("skipped", (string?)annotations["agentmetrics.io/injection"]);
+        Assert.Equal(message, (string?)annotations["agentmetrics.io/injection-message"]);
+        Assert.Equal(JsonNode.Parse(pod)!["spec"]!.ToJsonString(), result.Pod["spec"]!.ToJsonString());
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentMetrics.Api;
 using AgentMetrics.Kubernetes.Models;
 using AgentMetrics.Rendering;
 
@@ -56,8 +57,8 @@ public static class ScrapeTargets
         {
             ["__meta_agentmetrics_namespace"] = pod.Metadata.Namespace,
             ["__meta_agentmetrics_pod"] = pod.Metadata.Name,
-            ["__meta_agentmetrics_agent"] = Environment(sidecar, pod, "AGENTMETRICS_AGENT"),
-            ["__meta_agentmetrics_agent_version"] = Environment(sidecar, pod, "AGENTMETRICS_AGENT_VERSION"),
+            ["__meta_agentmetrics_agent"] = Environment(sidecar, pod, SidecarFlags.EnvironmentVariable(SidecarFlags.Agent)),
+            ["__meta_agentmetrics_agent_version"] = Environment(sidecar, pod, SidecarFlags.EnvironmentVariable(SidecarFlags.AgentVersion)),
             ["__meta_agentmetrics_node"] = JsonText.Of(pod.Body["spec"]?["nodeName"]) ?? "",
         };
         return new JsonObject

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using AgentMetrics.Api;
 using AgentMetrics.Kubernetes.Models;
 using AgentMetrics.Rendering;
 
@@ -61,11 +62,6 @@ public static class PodInjector
         }
 
         var initContainers = Containers(spec, "initContainers");
-        if (containers.Concat(initContainers).Any(c => Text(c["name"]) == Names.SidecarContainer))
-        {
-            return new(InjectionOutcome.Untouched, $"the pod already has a container named {Names.SidecarContainer}");
-        }
-
         if (Text(labels?[Names.InjectLabel]) is "disabled" or "false")
         {
             return new(InjectionOutcome.Untouched, $"the pod opts out with the label {Names.InjectLabel}");
@@ -76,19 +72,20 @@ public static class PodInjector
             return new(InjectionOutcome.Untouched, $"the pod opts out with the annotation {Names.InjectAnnotation}");
         }
 
-        if (spec["hostNetwork"]?.GetValueKind() == System.Text.Json.JsonValueKind.True)
-        {
-            return new(InjectionOutcome.Untouched, "the pod uses the host's network, where the sidecar's ports are not its own");
-        }
-
         var result = (JsonObject)pod.DeepClone();
         var resultMetadata = Child(result, "metadata");
         var resultAnnotations = Child(resultMetadata, "annotations");
-        if (Collision(containers.Concat(initContainers), options) is { } collision)
+        // An opted-in pod the sidecar cannot join is admitted without it, and says why.
+        var skipped = containers.Concat(initContainers).Any(c => Text(c["name"]) == Names.SidecarContainer)
+            ? $"the pod already has a container named {Names.SidecarContainer}"
+            : spec["hostNetwork"]?.GetValueKind() == System.Text.Json.JsonValueKind.True
+                ? "the pod uses the host's network, where the sidecar's ports are not its own"
+                : Collision(containers.Concat(initContainers), options);
+        if (skipped is not null)
         {
             resultAnnotations[Names.InjectionStatusAnnotation] = "skipped";
-            resultAnnotations[Names.InjectionMessageAnnotation] = collision;
-            return new(InjectionOutcome.Skipped, collision, result);
+            resultAnnotations[Names.InjectionMessageAnnotation] = skipped;
+            return new(InjectionOutcome.Skipped, skipped, result);
         }
 
         resultAnnotations[Names.InjectionStatusAnnotation] = "injected";
@@ -152,40 +149,40 @@ public static class PodInjector
     private static JsonObject Sidecar(SidecarOptions options, JsonObject? labels, string fallbackAgent, string? operatorCa)
     {
         var args = new JsonArray(
-            $"--mode={options.Mode}",
-            $"--ingest-listen=http://127.0.0.1:{options.IngestPort}",
-            $"--metrics-listen=http://0.0.0.0:{options.MetricsPort}");
+            SidecarFlags.Argument(SidecarFlags.Mode, options.Mode),
+            SidecarFlags.Argument(SidecarFlags.IngestListen, $"http://127.0.0.1:{options.IngestPort}"),
+            SidecarFlags.Argument(SidecarFlags.MetricsListen, $"http://0.0.0.0:{options.MetricsPort}"));
         if (options.Mode == "push" && options.RemoteWriteUrl is { Length: > 0 } remoteWrite)
         {
-            args.Add($"--remote-write-url={remoteWrite}");
+            args.Add(SidecarFlags.Argument(SidecarFlags.RemoteWriteUrl, remoteWrite));
             if (options.RemoteWriteHeaders is { Length: > 0 } headers)
             {
-                args.Add($"--remote-write-headers={headers}");
+                args.Add(SidecarFlags.Argument(SidecarFlags.RemoteWriteHeaders, headers));
             }
 
             if (options.RemoteWriteBearerTokenSecret is { Length: > 0 })
             {
-                args.Add($"--remote-write-bearer-token-file={SidecarOptions.RemoteWriteTokenDirectory}/token");
+                args.Add(SidecarFlags.Argument(SidecarFlags.RemoteWriteBearerTokenFile, $"{SidecarOptions.RemoteWriteTokenDirectory}/token"));
             }
 
             if (options.PushInterval is { Length: > 0 } interval)
             {
-                args.Add($"--push-interval={interval}");
+                args.Add(SidecarFlags.Argument(SidecarFlags.PushInterval, interval));
             }
         }
 
         var env = new JsonArray(
-            FieldRef("AGENTMETRICS_NAMESPACE", "metadata.namespace"),
-            FieldRef("AGENTMETRICS_POD", "metadata.name"),
-            LabelOrValue("AGENTMETRICS_AGENT", labels, options.AgentLabels, fallbackAgent),
-            LabelOrValue("AGENTMETRICS_AGENT_VERSION", labels, options.AgentVersionLabels, ""));
+            FieldRef(SidecarFlags.EnvironmentVariable(SidecarFlags.Namespace), "metadata.namespace"),
+            FieldRef(SidecarFlags.EnvironmentVariable(SidecarFlags.Pod), "metadata.name"),
+            LabelOrValue(SidecarFlags.EnvironmentVariable(SidecarFlags.Agent), labels, options.AgentLabels, fallbackAgent),
+            LabelOrValue(SidecarFlags.EnvironmentVariable(SidecarFlags.AgentVersion), labels, options.AgentVersionLabels, ""));
         if (options.OperatorUrl is { Length: > 0 } operatorUrl)
         {
-            args.Add($"--operator-url={operatorUrl}");
-            args.Add($"--token-file={SidecarOptions.TokenDirectory}/token");
+            args.Add(SidecarFlags.Argument(SidecarFlags.OperatorUrl, operatorUrl));
+            args.Add(SidecarFlags.Argument(SidecarFlags.TokenFile, $"{SidecarOptions.TokenDirectory}/token"));
             if (operatorCa is { Length: > 0 })
             {
-                env.Add(new JsonObject { ["name"] = "AGENTMETRICS_OPERATOR_CA", ["value"] = operatorCa });
+                env.Add(new JsonObject { ["name"] = SidecarFlags.EnvironmentVariable(SidecarFlags.OperatorCa), ["value"] = operatorCa });
             }
         }
 
