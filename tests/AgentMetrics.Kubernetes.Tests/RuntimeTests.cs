@@ -292,6 +292,28 @@ public sealed class RuntimeTests
         Assert.Equal("spec.size: must be at least 1", described);
     }
 
+    [Fact]
+    public async Task AnEventRecordedOnceIsNotRecordedAgainByTheNextProcess()
+    {
+        var plane = await ControlPlane.SharedAsync();
+        await plane.InstallWidgetCrdAsync();
+        await using var ns = await plane.CreateNamespaceAsync("once");
+        using var client = Clients.Admin(plane);
+        var widget = await client.CreateAsync(Widget.Type, ns.Name, Widget.Named(ns.Name, "w"), TestJsonContext.Default.Widget);
+        var other = await client.CreateAsync(Widget.Type, ns.Name, Widget.Named(ns.Name, "v"), TestJsonContext.Default.Widget);
+
+        // Two recorders: the process before a restart, and the one after, which remembers nothing.
+        await new EventRecorder(client, "agent-metrics-test").WarningOnceAsync(widget, "Skipped", "port 4318 is taken");
+        await new EventRecorder(client, "agent-metrics-test").WarningOnceAsync(widget, "Skipped", "port 4318 is taken");
+        await new EventRecorder(client, "agent-metrics-test").WarningOnceAsync(other, "Skipped", "port 4318 is taken");
+
+        var events = await client.ListAsync(ResourceType.Events, ns.Name, KubernetesJsonContext.Default.Event);
+        var recorded = Assert.Single(events.Items, e => e.InvolvedObject.Uid == widget.Metadata.Uid);
+        Assert.Equal(1, recorded.Count);
+        Assert.Equal("Warning", recorded.Type);
+        Assert.Single(events.Items, e => e.InvolvedObject.Uid == other.Metadata.Uid);
+    }
+
     /// <summary>Runs informers and controllers in the background until disposed.</summary>
     internal static RunningControllers Run(params Func<CancellationToken, Task>[] loops) => new(loops);
 }

@@ -26,6 +26,30 @@ public sealed class EventRecorder(KubernetesClient client, string component, ILo
     public Task WarningAsync(IKubernetesObject regarding, string reason, string message, CancellationToken cancellationToken = default) =>
         RecordAsync(regarding, "Warning", reason, message, cancellationToken);
 
+    /// <summary>
+    /// Records a Warning event at most once per object and reason, also across restarts and replicas:
+    /// the event's name is derived from the object's UID and the reason, so a second one is refused as
+    /// existing (until the API server expires the first, an hour by default).
+    /// </summary>
+    public async Task WarningOnceAsync(IKubernetesObject regarding, string reason, string message, CancellationToken cancellationToken = default)
+    {
+        var meta = regarding.Metadata;
+        var digest = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{meta.Uid}/{reason}"));
+        var name = $"{meta.Name}.{Convert.ToHexString(digest, 0, 8).ToLowerInvariant()}";
+        try
+        {
+            await CreateAsync(regarding, name, "Warning", reason, message, DateTimeOffset.UtcNow, cancellationToken);
+        }
+        catch (KubernetesApiException e) when (e.IsAlreadyExists)
+        {
+            // Recorded before, by this process or an earlier one.
+        }
+        catch (Exception e) when (e is KubernetesApiException or HttpRequestException or IOException or TimeoutException)
+        {
+            _logger.LogWarning("recording event {Reason} for {Object} failed: {Error}", reason, meta.Name, e.Message);
+        }
+    }
+
     private async Task RecordAsync(IKubernetesObject regarding, string type, string reason, string message, CancellationToken cancellationToken)
     {
         var meta = regarding.Metadata;
@@ -47,31 +71,7 @@ public sealed class EventRecorder(KubernetesClient client, string component, ILo
             }
 
             var name = $"{meta.Name}.{Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant()}";
-            await client.CreateAsync(
-                ResourceType.Events, @namespace,
-                new Event
-                {
-                    Metadata = new ObjectMeta { Name = name, Namespace = @namespace },
-                    InvolvedObject = new ObjectReference
-                    {
-                        ApiVersion = regarding.ApiVersion,
-                        Kind = regarding.Kind,
-                        Name = meta.Name,
-                        Namespace = meta.Namespace,
-                        Uid = meta.Uid,
-                        ResourceVersion = meta.ResourceVersion,
-                    },
-                    Type = type,
-                    Reason = reason,
-                    Message = message,
-                    Source = new EventSource { Component = component },
-                    ReportingComponent = component,
-                    Count = 1,
-                    FirstTimestamp = now,
-                    LastTimestamp = now,
-                },
-                KubernetesJsonContext.Default.Event,
-                cancellationToken);
+            await CreateAsync(regarding, name, type, reason, message, now, cancellationToken);
             if (_recent.Count >= Remembered)
             {
                 _recent.Clear();
@@ -83,5 +83,37 @@ public sealed class EventRecorder(KubernetesClient client, string component, ILo
         {
             _logger.LogWarning("recording event {Reason} for {Object} failed: {Error}", reason, meta.Name, e.Message);
         }
+    }
+
+    private async Task CreateAsync(
+        IKubernetesObject regarding, string name, string type, string reason, string message, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var meta = regarding.Metadata;
+        var @namespace = meta.Namespace ?? "default";
+        await client.CreateAsync(
+            ResourceType.Events, @namespace,
+            new Event
+            {
+                Metadata = new ObjectMeta { Name = name, Namespace = @namespace },
+                InvolvedObject = new ObjectReference
+                {
+                    ApiVersion = regarding.ApiVersion,
+                    Kind = regarding.Kind,
+                    Name = meta.Name,
+                    Namespace = meta.Namespace,
+                    Uid = meta.Uid,
+                    ResourceVersion = meta.ResourceVersion,
+                },
+                Type = type,
+                Reason = reason,
+                Message = message,
+                Source = new EventSource { Component = component },
+                ReportingComponent = component,
+                Count = 1,
+                FirstTimestamp = now,
+                LastTimestamp = now,
+            },
+            KubernetesJsonContext.Default.Event,
+            cancellationToken);
     }
 }

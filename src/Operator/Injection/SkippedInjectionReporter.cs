@@ -8,7 +8,8 @@ namespace AgentMetrics.Operator.Injection;
 /// <summary>
 /// Records a Warning Event on each pod the injection admitted without the sidecar. The webhook itself
 /// declares no side effects (it also answers dry runs), so the Event is written here, once the pod is
-/// stored and has its final name.
+/// stored and has its final name. The Event is recorded once per pod, also across the operator's
+/// restarts and leader changes (<see cref="EventRecorder.WarningOnceAsync"/>).
 /// </summary>
 public sealed class SkippedInjectionReporter(Informer<KubernetesObject> pods, EventRecorder events)
 {
@@ -30,7 +31,7 @@ public sealed class SkippedInjectionReporter(Informer<KubernetesObject> pods, Ev
 
         annotations.TryGetValue(Names.InjectionMessageAnnotation, out var message);
         var regarding = new KubernetesObject { ApiVersion = "v1", Kind = "Pod", Metadata = pod.Metadata };
-        await events.WarningAsync(regarding, Reason, message ?? "the metrics sidecar was not injected", cancellationToken);
+        await events.WarningOnceAsync(regarding, Reason, message ?? "the metrics sidecar was not injected", cancellationToken);
         if (_reported.Count >= Remembered)
         {
             _reported.Clear();
