@@ -50,6 +50,14 @@ public static class PromQl
     public static string BareName(string metric, MetricType type) =>
         type == MetricType.Counter && metric.EndsWith("_total", StringComparison.Ordinal) ? metric[..^6] : metric;
 
+    /// <summary>
+    /// The name of the recording rule of <paramref name="statistic"/> over <paramref name="window"/>, in
+    /// Prometheus' level:metric:operations form. A value is the latest sample, whatever the window, so its
+    /// name carries none (<c>namespace_agent:agent_queue_depth:max</c>, not <c>max_5m</c>).
+    /// </summary>
+    public static string RecordName(string level, string metric, string statistic, string window) =>
+        statistic == "value" ? $"{level}:{metric}:{Token(statistic)}" : $"{level}:{metric}:{Token(statistic)}_{window}";
+
     /// <summary>The token a recording rule's name uses for a statistic.</summary>
     public static string Token(string statistic) => statistic switch
     {

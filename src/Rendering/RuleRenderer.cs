@@ -33,7 +33,7 @@ public static class RuleRenderer
         var @namespace = threshold.Metadata.Namespace!;
         var bare = PromQl.BareName(spec.Metric, metric.Type);
         var scope = PromQl.Scope(@namespace, spec.Agents);
-        var statistic = $"namespace_agent:{bare}:{PromQl.Token(spec.Statistic)}_{spec.Window}";
+        var statistic = PromQl.RecordName("namespace_agent", bare, spec.Statistic, spec.Window);
         string Mine(string series) => $"{series}{{namespace={PromQl.String(@namespace)}, threshold={PromQl.String(name)}}}";
         var rules = new List<Rule>
         {
@@ -166,7 +166,7 @@ public static class RuleRenderer
             foreach (var ratio in PromQl.RatioOutcomes.Keys)
             {
                 rules.Add(new(
-                    $"{Level(by)}:agent_tasks:{PromQl.Token(ratio)}_{DefaultWindow}", null,
+                    PromQl.RecordName(Level(by), "agent_tasks", ratio, DefaultWindow), null,
                     PromQl.Statistic(BuiltInMetrics.Tasks.Name, MetricType.Counter, ratio, "", DefaultWindow, by)));
             }
         }
@@ -237,7 +237,7 @@ public static class RuleRenderer
             foreach (var statistic in statistics)
             {
                 rules.Add(new(
-                    $"{Level(by)}:{name}:{PromQl.Token(statistic)}_{DefaultWindow}", null,
+                    PromQl.RecordName(Level(by), name, statistic, DefaultWindow), null,
                     PromQl.Statistic(name, type, statistic, scope, DefaultWindow, by), Labels: labels));
             }
         }
