@@ -123,6 +123,13 @@ public static class OperatorCommandLine
         {
             settings.ToOutputOptions();
             settings.ToSidecarOptions();
+            ExistingFile("--kubeconfig", settings.Kubeconfig);
+            if (settings.WebhookCertificates == "files")
+            {
+                ExistingFile("--webhook-cert-file", settings.WebhookCertFile);
+                ExistingFile("--webhook-key-file", settings.WebhookKeyFile);
+                ExistingFile("--webhook-ca-file", settings.WebhookCaFile);
+            }
         }
         catch (ArgumentException e)
         {
@@ -145,6 +152,14 @@ public static class OperatorCommandLine
     {
         var flag = fromEnvironment.Where(f => message.StartsWith(f + " ", StringComparison.Ordinal)).MaxBy(f => f.Length);
         return flag is null ? message : $"{message} (from {EnvironmentVariable(flag)})";
+    }
+
+    private static void ExistingFile(string flag, string? path)
+    {
+        if (path is { Length: > 0 } && !File.Exists(path))
+        {
+            throw new ArgumentException($"{flag} must name a file that exists, got \"{path}\"");
+        }
     }
 
     private static bool Boolean(string flag, string value) =>

@@ -42,6 +42,8 @@ public sealed class CommandLineTests
     [InlineData("--sidecar-resources=cpu=1", "--sidecar-resources takes requests.<resource>=<quantity>")]
     [InlineData("--remote-write-headers=X Tenant", "--remote-write-headers takes Name=value pairs")]
     [InlineData("--listen=http://0.0.0.0:9443", "--listen must be an https:// address")]
+    [InlineData("--kubeconfig=/nonexistent/kubeconfig", "--kubeconfig must name a file that exists, got \"/nonexistent/kubeconfig\"")]
+    [InlineData("--kubeconfig=/etc/hostname", "kubeconfig: the document is not a mapping")]
     public async Task AnUnknownFlagOrABadValueEndsWithExitCode2AndOneLineNamingIt(string argument, string expected)
     {
         var result = await RunAsync([argument]);
