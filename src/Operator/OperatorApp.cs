@@ -31,7 +31,11 @@ public static class OperatorApp
 
         client ??= new KubernetesClient(string.IsNullOrEmpty(settings.Kubeconfig)
             ? KubernetesClientConfiguration.Default()
-            : Kubeconfig.Load(settings.Kubeconfig));
+            : Kubeconfig.Load(settings.Kubeconfig))
+        {
+            UserAgent = $"{OperatorCommandLine.Program}/{typeof(OperatorApp).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"}",
+            FieldManager = Names.FieldManager,
+        };
         if (settings.WebhookCertificates == "files")
         {
             var files = new FileCertificates(settings.WebhookCertFile, settings.WebhookKeyFile, settings.WebhookCaFile);

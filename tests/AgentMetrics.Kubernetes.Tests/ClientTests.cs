@@ -204,6 +204,25 @@ public sealed class ClientTests
     }
 
     [Fact]
+    public async Task EveryWriteNamesItsManagerByTheFieldManagerOrElseTheUserAgent()
+    {
+        var plane = await ControlPlane.SharedAsync();
+        await using var ns = await plane.CreateNamespaceAsync("managers");
+        var objects = KubernetesJsonContext.Default.KubernetesObject;
+        using var named = new KubernetesClient(Kubeconfig.Load(plane.KubeconfigPath)) { FieldManager = "agent-metrics-test" };
+        using var plain = new KubernetesClient(Kubeconfig.Load(plane.KubeconfigPath)) { UserAgent = "agent-metrics-probe/1.2.3" };
+
+        await named.CreateAsync(ResourceType.ConfigMaps, ns.Name, ConfigMap(ns.Name, "created", "v", "1"), objects);
+        await named.PatchAsync(ResourceType.ConfigMaps, ns.Name, "created", PatchKind.Merge, """{"data":{"w":"2"}}""", objects);
+        await plain.CreateAsync(ResourceType.ConfigMaps, ns.Name, ConfigMap(ns.Name, "plain", "v", "1"), objects);
+
+        static IEnumerable<string?> Managers(KubernetesObject found) =>
+            found.Metadata.Extra!["managedFields"].EnumerateArray().Select(f => f.GetProperty("manager").GetString());
+        Assert.Equal(["agent-metrics-test"], Managers(await named.GetAsync(ResourceType.ConfigMaps, ns.Name, "created", objects)).Distinct());
+        Assert.Equal(["agent-metrics-probe"], Managers(await plain.GetAsync(ResourceType.ConfigMaps, ns.Name, "plain", objects)));
+    }
+
+    [Fact]
     public async Task AClientCertificateInAKubeconfigAuthenticates()
     {
         var plane = await ControlPlane.SharedAsync();
