@@ -60,7 +60,8 @@ public sealed class OperatorRuntime : IDisposable
         Feed = new DefinitionFeed(Definitions, Pods, AgentIndex);
 
         var writer = new OutputWriter(client, adapter);
-        var events = new EventRecorder(client, "agent-metrics-operator", logs.CreateLogger("events"));
+        Events = new EventRecorder(client, "agent-metrics-operator", logs.CreateLogger("events"));
+        var events = Events;
         var status = new StatusWriter(client, events);
         var definitionReconciler = new DefinitionReconciler(Definitions, AgentIndex, writer, status, Feature, time);
         var thresholdReconciler = new ThresholdReconciler(Thresholds, Definitions, writer, status, Feature, time);
@@ -83,13 +84,17 @@ public sealed class OperatorRuntime : IDisposable
             logs.CreateLogger("dashboards"));
         PodController = new Controller<KubernetesObject>(
             "pod", Pods, new SkippedInjectionReporter(Pods, events).ReconcileAsync, logger: logs.CreateLogger("controller.pod"));
+        var announcer = new FlagAnnouncer(configMaps, Definitions, Thresholds, Feature, Events, operatorNamespace);
+        FlagController = new Controller<KubernetesObject>(
+            "flag", configMaps, announcer.ReconcileAsync, logger: logs.CreateLogger("controller.flag"));
         ScrapeController = new Controller<KubernetesObject>(
                 "scrape", scrapes, new ScrapeReconciler(Pods, writer, Feature).ReconcileAsync, logger: logs.CreateLogger("controller.scrape"))
             .Watches(Pods, ScrapeReconciler.Affected);
 
         // A flip of the flag concerns every object: requeue them all, so each status says so within a moment.
-        Feature.Changed += _ =>
+        Feature.Changed += enabled =>
         {
+            announcer.Flipped(enabled);
             foreach (var definition in Definitions.Cache.List())
             {
                 DefinitionController.Queue.Add(definition.Key());
@@ -100,12 +105,16 @@ public sealed class OperatorRuntime : IDisposable
                 ThresholdController.Queue.Add(threshold.Key());
             }
 
+            FlagController.Queue.Add(announcer.Key);
             foreach (var @namespace in Pods.Cache.List().Where(Agents.Injected).Select(p => p.Metadata.Namespace!).Distinct())
             {
                 ScrapeController.Queue.Add(ScrapeReconciler.KeyOf(@namespace));
             }
         };
     }
+
+    /// <summary>Records the Events the controllers write about the objects they reconcile.</summary>
+    public EventRecorder Events { get; }
 
     /// <summary>The flag enable-agent-metrics.</summary>
     public FeatureGate Feature { get; }
@@ -115,6 +124,9 @@ public sealed class OperatorRuntime : IDisposable
 
     /// <summary>Reports pods the injection had to skip, as Events on them.</summary>
     public Controller<KubernetesObject> PodController { get; }
+
+    /// <summary>Records one Event on the flag's ConfigMap when the flag flips.</summary>
+    public Controller<KubernetesObject> FlagController { get; }
 
     /// <summary>Writes each namespace's scrape configuration while it has injected agents.</summary>
     public Controller<KubernetesObject> ScrapeController { get; }
@@ -155,7 +167,7 @@ public sealed class OperatorRuntime : IDisposable
     public Task RunControllersAsync(CancellationToken cancellationToken) =>
         Task.WhenAll(
             DefinitionController.RunAsync(cancellationToken), ThresholdController.RunAsync(cancellationToken), PodController.RunAsync(cancellationToken),
-            ScrapeController.RunAsync(cancellationToken), Dashboards.RunAsync(cancellationToken));
+            ScrapeController.RunAsync(cancellationToken), FlagController.RunAsync(cancellationToken), Dashboards.RunAsync(cancellationToken));
 
     /// <inheritdoc />
     public void Dispose()
@@ -164,7 +176,9 @@ public sealed class OperatorRuntime : IDisposable
         ThresholdController.Dispose();
         PodController.Dispose();
         ScrapeController.Dispose();
+        FlagController.Dispose();
         Dashboards.Dispose();
+        Events.Dispose();
     }
 
     private Informer<T> Informer<T>(Informer<T> informer)

@@ -232,7 +232,7 @@ public sealed class RuntimeTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == RuntimeMetrics.MeterName && instrument.Name == "controller_reconcile_total")
+            if (instrument.Meter.Name == RuntimeMetrics.MeterName && instrument.Name == "controller_runtime_reconcile_total")
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -290,6 +290,40 @@ public sealed class RuntimeTests
         Assert.Single(events.Items, e => e.Reason == "Ready");
         var described = await plane.Kubectl.RunAsync("get", "events", "-n", ns.Name, "--field-selector", "reason=InvalidSpec", "-o", "jsonpath={.items[0].message}");
         Assert.Equal("spec.size: must be at least 1", described);
+    }
+
+    [Fact]
+    public async Task PostedEventsAreWrittenInOrderByTheSendersAndARepeatBumpsTheCount()
+    {
+        var plane = await ControlPlane.SharedAsync();
+        await plane.InstallWidgetCrdAsync();
+        await using var ns = await plane.CreateNamespaceAsync("posted");
+        using var client = Clients.Admin(plane);
+        var widgets = new List<Widget>();
+        for (var i = 0; i < 6; i++)
+        {
+            widgets.Add(await client.CreateAsync(Widget.Type, ns.Name, Widget.Named(ns.Name, $"w{i}"), TestJsonContext.Default.Widget));
+        }
+
+        using var recorder = new EventRecorder(client, "agent-metrics-test");
+        foreach (var widget in widgets)
+        {
+            recorder.Post(widget, "Warning", "InvalidSpec", "spec.size: must be at least 1");
+            recorder.Post(widget, "Normal", "Ready", "all children written");
+            recorder.Post(widget, "Warning", "InvalidSpec", "spec.size: must be at least 1");
+        }
+
+        await recorder.FlushAsync();
+
+        var events = (await client.ListAsync(ResourceType.Events, ns.Name, KubernetesJsonContext.Default.Event)).Items;
+        Assert.Equal(0, recorder.Dropped);
+        foreach (var widget in widgets)
+        {
+            var invalid = Assert.Single(events, e => e.InvolvedObject.Uid == widget.Metadata.Uid && e.Reason == "InvalidSpec");
+            Assert.Equal(2, invalid.Count);
+            var ready = Assert.Single(events, e => e.InvolvedObject.Uid == widget.Metadata.Uid && e.Reason == "Ready");
+            Assert.True(invalid.FirstTimestamp <= ready.FirstTimestamp, "an object's events are written in the order they were posted");
+        }
     }
 
     [Fact]

@@ -210,6 +210,16 @@ public sealed class InjectionTests(ITestOutputHelper output)
         var message = await plane.Kubectl.RunAsync("get", "agentmetricdefinition", "tickets", "-n", agents.Name, "-o",
             "jsonpath={.status.conditions[0].message}");
         Assert.DoesNotContain("switched off", message, StringComparison.Ordinal);
+
+        // The flip is recorded once, on the flag's ConfigMap, both ways; not once per object it concerns.
+        var onTheFlag = "";
+        await Eventually.UntilAsync(
+            async () => (onTheFlag = await plane.Kubectl.RunAsync("get", "events", "-n", system.Name, "--field-selector",
+                $"involvedObject.kind=ConfigMap,involvedObject.name={Names.FlagConfigMap}", "-o", "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}"))
+                .Contains("AgentMetricsEnabled", StringComparison.Ordinal),
+            Patience, "the flip's Events on the flag's ConfigMap");
+        Assert.Matches($@"FeatureDisabled: {Names.FeatureFlag} is false: \d+ AgentMetricDefinition\(s\) and \d+ AlertThreshold\(s\) now report", onTheFlag);
+        Assert.Empty((await plane.Kubectl.RunAsync("get", "events", "-n", agents.Name, "--field-selector", "reason=FeatureDisabled", "-o", "name")).Trim());
     }
 
     internal const string TestLabel = "agentmetrics.io/test";

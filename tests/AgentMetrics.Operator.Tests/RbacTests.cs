@@ -50,8 +50,9 @@ public sealed class RbacTests
                     "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}"))
                     .Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(s => s == "True") == expected,
                 Patience, "every sample to become Ready under the operator's own role");
-            var events = await plane.Kubectl.RunAsync("get", "events", "-n", ns.Name, "--field-selector", "reason=RulesWritten", "-o", "name");
-            Assert.NotEmpty(events.Trim());
+            await Eventually.UntilAsync(
+                async () => (await plane.Kubectl.RunAsync("get", "events", "-n", ns.Name, "--field-selector", "reason=RulesWritten", "-o", "name")).Trim().Length > 0,
+                Patience, "the RulesWritten Events, written by the operator's own role");
             var review = await new Streaming.TokenReviewer(client).ReviewAsync(token, CancellationToken.None);
             Assert.True(review.Authenticated, review.Error);
             Assert.Equal("system:serviceaccount:agent-metrics-system:agent-metrics-operator", review.User?.Username);

@@ -59,8 +59,11 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         var message = await op.Plane.Kubectl.RunAsync("get", "alertthreshold", "nan", "-n", ns.Name, "-o", "jsonpath={.status.conditions[0].message}");
         Assert.Contains("spec.threshold: must be a finite number", message, StringComparison.Ordinal);
         Assert.Empty(await PrometheusRules(op, ns.Name));
-        var events = await op.Plane.Kubectl.RunAsync("get", "events", "-n", ns.Name, "--field-selector", "reason=InvalidSpec", "-o", "name");
-        Assert.NotEmpty(events.Trim());
+
+        // The Event is queued behind the status, not written with it.
+        await Eventually.UntilAsync(
+            async () => (await op.Plane.Kubectl.RunAsync("get", "events", "-n", ns.Name, "--field-selector", "reason=InvalidSpec", "-o", "name")).Trim().Length > 0,
+            Patience, "the InvalidSpec Event");
     }
 
     [Fact]

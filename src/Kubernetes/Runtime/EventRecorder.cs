@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Threading.Channels;
 using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Models;
 using Microsoft.Extensions.Logging;
@@ -12,11 +13,71 @@ namespace AgentMetrics.Kubernetes.Runtime;
 /// Records core/v1 Events about objects. A repeat of the same event bumps the count of the one
 /// already written instead of writing another. Recording is best effort: a failure is logged, never thrown.
 /// </summary>
-public sealed class EventRecorder(KubernetesClient client, string component, ILogger? logger = null)
+/// <remarks>
+/// <see cref="Post"/> is what a reconcile uses: the event is queued and written by a sender of its
+/// own, so a status change is not held up by its Event (a flip of a flag changes a thousand statuses
+/// at once, and each Event is a second write). Events of one object keep their order; when the queue
+/// is full, new events are dropped and counted, as an event is a note and the status is the record.
+/// </remarks>
+public sealed class EventRecorder(KubernetesClient client, string component, ILogger? logger = null) : IDisposable
 {
     private const int Remembered = 4096;
+
+    /// <summary>Senders writing queued events at once; events of one object always go to the same one.</summary>
+    public const int Senders = 4;
+
+    /// <summary>Queued events per sender before new ones are dropped.</summary>
+    public const int QueuedPerSender = 1024;
+
     private readonly ConcurrentDictionary<(string?, string, string, string), (string Name, int Count)> _recent = new();
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _startLock = new();
+    private Channel<Queued>[]? _queues;
+    private long _dropped;
+
+    /// <summary>Events dropped because their sender's queue was full.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Queues an event to be written by a sender; returns at once and never throws.</summary>
+    public void Post(IKubernetesObject regarding, string type, string reason, string message)
+    {
+        var queues = Queues();
+        var uid = regarding.Metadata.Uid ?? regarding.Metadata.Name ?? "";
+        var queue = queues[(int)((uint)StringComparer.Ordinal.GetHashCode(uid) % queues.Length)];
+        if (!queue.Writer.TryWrite(new Queued(regarding, type, reason, message, DateTimeOffset.UtcNow)))
+        {
+            if (Interlocked.Increment(ref _dropped) == 1)
+            {
+                _logger.LogWarning("the event queue is full; events are dropped until it drains (first: {Reason} for {Object})", reason, regarding.Metadata.Name);
+            }
+        }
+    }
+
+    /// <summary>Waits until every event queued so far has been written or has failed.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        var queues = Queues();
+        var marks = queues.Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        for (var i = 0; i < queues.Length; i++)
+        {
+            await queues[i].Writer.WriteAsync(new Queued(null, "", "", "", default, marks[i]), cancellationToken);
+        }
+
+        await Task.WhenAll(marks.Select(m => m.Task)).WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Stops the senders; events still queued are not written.</summary>
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        foreach (var queue in _queues ?? [])
+        {
+            queue.Writer.TryComplete();
+        }
+
+        _stopping.Dispose();
+    }
 
     /// <summary>Records a Normal event.</summary>
     public Task NormalAsync(IKubernetesObject regarding, string reason, string message, CancellationToken cancellationToken = default) =>
@@ -50,12 +111,72 @@ public sealed class EventRecorder(KubernetesClient client, string component, ILo
         }
     }
 
-    private async Task RecordAsync(IKubernetesObject regarding, string type, string reason, string message, CancellationToken cancellationToken)
+    private Channel<Queued>[] Queues()
+    {
+        if (Volatile.Read(ref _queues) is { } started)
+        {
+            return started;
+        }
+
+        lock (_startLock)
+        {
+            if (_queues is null)
+            {
+                var queues = Enumerable.Range(0, Senders)
+                    .Select(_ => Channel.CreateBounded<Queued>(new BoundedChannelOptions(QueuedPerSender)
+                    {
+                        FullMode = BoundedChannelFullMode.DropWrite,
+                        SingleReader = true,
+                    }))
+                    .ToArray();
+                var token = _stopping.Token;
+                foreach (var queue in queues)
+                {
+                    _ = Task.Run(() => SendAsync(queue.Reader, token), CancellationToken.None);
+                }
+
+                Volatile.Write(ref _queues, queues);
+            }
+
+            return _queues;
+        }
+    }
+
+    private async Task SendAsync(ChannelReader<Queued> queue, CancellationToken stopping)
+    {
+        try
+        {
+            await foreach (var queued in queue.ReadAllAsync(stopping))
+            {
+                if (queued.Flushed is { } flushed)
+                {
+                    flushed.TrySetResult();
+                    continue;
+                }
+
+                try
+                {
+                    await RecordAsync(queued.Regarding!, queued.Type, queued.Reason, queued.Message, stopping, queued.At);
+                }
+                catch (OperationCanceledException e) when (!stopping.IsCancellationRequested)
+                {
+                    _logger.LogWarning("recording event {Reason} for {Object} failed: {Error}", queued.Reason, queued.Regarding!.Metadata.Name, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopped with events still queued: they were notes, the statuses hold what they said.
+        }
+    }
+
+    private async Task RecordAsync(
+        IKubernetesObject regarding, string type, string reason, string message, CancellationToken cancellationToken, DateTimeOffset? at = null)
     {
         var meta = regarding.Metadata;
         var @namespace = meta.Namespace ?? "default";
         var key = (meta.Uid, type, reason, message);
-        var now = DateTimeOffset.UtcNow;
+        var now = at ?? DateTimeOffset.UtcNow;
         try
         {
             if (_recent.TryGetValue(key, out var seen))
@@ -116,4 +237,7 @@ public sealed class EventRecorder(KubernetesClient client, string component, ILo
             KubernetesJsonContext.Default.Event,
             cancellationToken);
     }
+
+    private sealed record Queued(
+        IKubernetesObject? Regarding, string Type, string Reason, string Message, DateTimeOffset At, TaskCompletionSource? Flushed = null);
 }

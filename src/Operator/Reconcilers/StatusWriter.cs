@@ -7,7 +7,7 @@ using AgentMetrics.Kubernetes.Runtime;
 
 namespace AgentMetrics.Operator.Reconcilers;
 
-/// <summary>Writes a status only when it changed, and records an Event when the Ready condition changes.</summary>
+/// <summary>Writes a status only when it changed, and queues an Event when the Ready condition changes but for a flip of the flag.</summary>
 public sealed class StatusWriter(KubernetesClient client, EventRecorder events)
 {
     /// <summary>Patches the status subresource of <paramref name="owner"/> with <paramref name="next"/> unless it equals <paramref name="current"/>.</summary>
@@ -28,16 +28,12 @@ public sealed class StatusWriter(KubernetesClient client, EventRecorder events)
 
         var before = conditions(current)?.FirstOrDefault(c => c.Type == Conditions.Ready);
         var now = conditions(next)?.FirstOrDefault(c => c.Type == Conditions.Ready);
-        if (now is not null && (before?.Status != now.Status || before.Reason != now.Reason))
+        // A flip of the flag moves every object into or out of FeatureDisabled: FlagAnnouncer records that once, on the flag.
+        var flipped = now?.Reason == Conditions.FeatureDisabled || before?.Reason == Conditions.FeatureDisabled;
+        if (now is not null && !flipped && (before?.Status != now.Status || before.Reason != now.Reason))
         {
-            if (now.Status == "True")
-            {
-                await events.NormalAsync(owner, now.Reason, now.Message, cancellationToken);
-            }
-            else
-            {
-                await events.WarningAsync(owner, now.Reason, now.Message, cancellationToken);
-            }
+            // Queued, not awaited: the status is the record, and its Event must not hold up the next status.
+            events.Post(owner, now.Status == "True" ? "Normal" : "Warning", now.Reason, now.Message);
         }
     }
 }
