@@ -134,7 +134,12 @@ await UntilTrueAsync(() => streams.All(s => s.FleetWideGeneration >= 2), TimeSpa
 var propagation = streams.Select(s => Stopwatch.GetElapsedTime(changeStart, s.FleetWideChangedAt).TotalMilliseconds).ToList();
 report.AppendLine(CultureInfo.InvariantCulture, $"| a definition change → each of the {streams.Count} streams has the new snapshot | p50 {Measure.Quantile(propagation, 0.5):0} ms, p99 {Measure.Quantile(propagation, 0.99):0} ms, max {propagation.Max():0} ms | p99 < 2 s |");
 
-// The flag, off then on: from the ConfigMap written until every definition's status says so.
+// The flag, off then on: from the ConfigMap written until every definition's status says so, as a
+// watch of the definitions shows it (polling a LIST of all of them would load the API server itself).
+using var watching = new CancellationTokenSource();
+var watched = new AgentMetrics.Kubernetes.Runtime.Informer<AgentMetricDefinition>(client, AgentMetricDefinition.Type, ApiJsonContext.Default.AgentMetricDefinition);
+var watchedRun = watched.RunAsync(watching.Token);
+await watched.WaitForSyncAsync(CancellationToken.None);
 foreach (var (on, reason) in new[] { (false, "FeatureDisabled"), (true, "Collecting") })
 {
     var flipped = clock.Elapsed;
@@ -150,9 +155,28 @@ foreach (var (on, reason) in new[] { (false, "FeatureDisabled"), (true, "Collect
             }.ToJsonString(),
             KubernetesJsonContext.Default.KubernetesObject)!,
         KubernetesJsonContext.Default.KubernetesObject, "fleet-bench");
-    var all = await UntilAllAsync(reason, flipped);
-    report.AppendLine(CultureInfo.InvariantCulture, $"| enable-agent-metrics set to {(on ? "true" : "false")} → all {definitions.Count} statuses {reason} | {all.TotalSeconds:0.00} s | 1000 objects within 1 s |");
+    await UntilTrueAsync(
+        () => watched.Cache.List() is var all && all.Count == definitions.Count
+            && all.All(d => d.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.Reason == reason),
+        TimeSpan.FromMinutes(5), $"every definition {reason}");
+    report.AppendLine(CultureInfo.InvariantCulture, $"| enable-agent-metrics set to {(on ? "true" : "false")} → all {definitions.Count} statuses {reason} | {(clock.Elapsed - flipped).TotalSeconds:0.00} s | 1000 objects within 1 s |");
 }
+
+await watching.CancelAsync();
+await watchedRun.ContinueWith(_ => { }, TaskScheduler.Default);
+
+// The peer for the flip: the API server alone, taking as many small merge patches (one per object,
+// 16 in flight as the operator has) from a plain client, on the same machine with the same load.
+await plane.Kubectl.RunAsync("create", "namespace", "fleet-peer");
+await Parallel.ForEachAsync(definitions, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (d, token) =>
+    await client.CreateAsync(ResourceType.ConfigMaps, "fleet-peer", PeerConfigMap($"{d.Namespace}-{d.Definition.Metadata.Name}"), KubernetesJsonContext.Default.KubernetesObject, token));
+var patching = Stopwatch.StartNew();
+await Parallel.ForEachAsync(definitions, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (d, token) =>
+    await client.PatchAsync(
+        ResourceType.ConfigMaps, "fleet-peer", $"{d.Namespace}-{d.Definition.Metadata.Name}", PatchKind.Merge, """{"data":{"enabled":"false"}}""",
+        KubernetesJsonContext.Default.KubernetesObject, cancellationToken: token));
+report.AppendLine(CultureInfo.InvariantCulture, $"| peer: the API server alone, {definitions.Count} merge patches from one client, 16 in flight | {patching.Elapsed.TotalSeconds:0.00} s ({definitions.Count / patching.Elapsed.TotalSeconds:0} writes/s) | |");
+await plane.Kubectl.RunAsync("delete", "namespace", "fleet-peer", "--wait=false");
 
 // A restart: the operator stops (SIGTERM, as a rollout does) and a new one starts; every stream reconnects.
 var throttledBefore = await ApiServerThrottledAsync();
@@ -339,6 +363,16 @@ static KubernetesObject AgentPod(string name, string team) => JsonSerializer.Des
                 new JsonObject { ["name"] = "agent", ["image"] = "example.invalid/agent:1" },
                 new JsonObject { ["name"] = "agent-metrics-sidecar", ["image"] = "example.invalid/agent-metrics-sidecar:bench" }),
         },
+    }.ToJsonString(),
+    KubernetesJsonContext.Default.KubernetesObject)!;
+
+static KubernetesObject PeerConfigMap(string name) => JsonSerializer.Deserialize(
+    new JsonObject
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "ConfigMap",
+        ["metadata"] = new JsonObject { ["name"] = name },
+        ["data"] = new JsonObject { ["enabled"] = "true" },
     }.ToJsonString(),
     KubernetesJsonContext.Default.KubernetesObject)!;
 
