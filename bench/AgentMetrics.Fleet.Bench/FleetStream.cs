@@ -9,18 +9,17 @@ namespace AgentMetrics.Fleet.Bench;
 
 /// <summary>
 /// One pod's definitions stream, followed as the sidecar's DefinitionsClient follows it: the same
-/// request, the same NDJSON parsing, and the same reconnection (250 ms doubling to 30 s, ±20 % jitter,
-/// back to 250 ms after a connection that delivered a snapshot). What it records instead of applying
-/// the snapshot: when snapshots arrived and the generation of the namespace-wide definition.
+/// request, the same NDJSON parsing, and the same reconnection (the sidecar's <see cref="ReconnectBackoff"/>,
+/// Retry-After included). What it records instead of applying the snapshot: when snapshots arrived and
+/// the generation of the namespace-wide definition.
 /// </summary>
 public sealed class FleetStream(HttpClient http, Uri operatorUrl, string @namespace, string pod, string token)
 {
-    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private static readonly ConcurrentDictionary<string, int> Refusals = new();
     private readonly Lock _gate = new();
     private readonly List<long> _snapshotTimes = [];
     private long _fleetWideGeneration;
+    private TimeSpan? _retryAfter;
 
     /// <summary>Snapshots received so far.</summary>
     public int Snapshots
@@ -68,14 +67,15 @@ public sealed class FleetStream(HttpClient http, Uri operatorUrl, string @namesp
     /// <summary>Follows the stream until cancelled.</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
-        var backoff = FirstBackoff;
+        var backoff = new ReconnectBackoff();
         while (!stoppingToken.IsCancellationRequested)
         {
+            _retryAfter = null;
             try
             {
                 if (await FollowAsync(stoppingToken))
                 {
-                    backoff = FirstBackoff;
+                    backoff.Connected();
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -89,14 +89,12 @@ public sealed class FleetStream(HttpClient http, Uri operatorUrl, string @namesp
 
             try
             {
-                await Task.Delay(backoff * (0.8 + (Random.Shared.NextDouble() * 0.4)), stoppingToken);
+                await Task.Delay(backoff.Failed(_retryAfter), stoppingToken);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
-
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
         }
     }
 
@@ -111,6 +109,7 @@ public sealed class FleetStream(HttpClient http, Uri operatorUrl, string @namesp
         if (!response.IsSuccessStatusCode)
         {
             Refusals.AddOrUpdate(((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture), 1, (_, n) => n + 1);
+            _retryAfter = ReconnectBackoff.RetryAfter(response.Headers.RetryAfter, DateTimeOffset.UtcNow);
             return false;
         }
 

@@ -9,35 +9,35 @@ namespace AgentMetrics.Sidecar.Custom;
 /// <summary>
 /// Follows the operator's definitions stream for this pod: each snapshot replaces the custom metrics
 /// in effect at once. When the operator cannot be reached the last snapshot stays in effect and the
-/// client reconnects with capped, jittered exponential backoff; a connection silent for longer than
-/// three heartbeats is treated as dead.
+/// client reconnects as <see cref="ReconnectBackoff"/> says (capped, jittered exponential backoff, or
+/// when the operator answers with Retry-After, then); a connection silent for longer than three
+/// heartbeats is treated as dead.
 /// </summary>
 public sealed class DefinitionsClient(
     HttpClient http, Uri operatorUrl, string @namespace, string pod, string tokenFile, CustomMetrics custom,
     MetricRegistry registry, ILogger<DefinitionsClient> logger) : BackgroundLoop
 {
-    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
-
     /// <summary>How long a connection may stay silent before it is dropped (three of the operator's 15 s heartbeats).</summary>
     public TimeSpan IdleTimeout { get; init; } = DefinitionStream.HeartbeatInterval * 3;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var backoff = FirstBackoff;
+        var backoff = new ReconnectBackoff();
         while (!stoppingToken.IsCancellationRequested)
         {
+            TimeSpan? retryAfter = null;
             try
             {
                 if (await FollowAsync(stoppingToken))
                 {
-                    backoff = FirstBackoff;
+                    backoff.Connected();
                 }
             }
             catch (Exception e) when (e is HttpRequestException or IOException or JsonException or UnauthorizedAccessException
                 || (e is OperationCanceledException && !stoppingToken.IsCancellationRequested))
             {
+                retryAfter = (e as RefusedException)?.RetryAfter;
                 logger.LogWarning("definitions stream from {Url}: {Error}; keeping the {Count} definitions in effect", operatorUrl, e.Message, custom.Current.Metrics.Count);
             }
             finally
@@ -47,14 +47,12 @@ public sealed class DefinitionsClient(
 
             try
             {
-                await Task.Delay(backoff * (0.8 + (Random.Shared.NextDouble() * 0.4)), stoppingToken);
+                await Task.Delay(backoff.Failed(retryAfter), stoppingToken);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
-
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
         }
     }
 
@@ -70,7 +68,8 @@ public sealed class DefinitionsClient(
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(idle.Token);
-            throw new HttpRequestException($"the operator answered {(int)response.StatusCode}: {body}");
+            throw new RefusedException(
+                $"the operator answered {(int)response.StatusCode}: {body}", ReconnectBackoff.RetryAfter(response.Headers.RetryAfter, DateTimeOffset.UtcNow));
         }
 
         await using var stream = await response.Content.ReadAsStreamAsync(idle.Token);
@@ -98,5 +97,11 @@ public sealed class DefinitionsClient(
         }
 
         return received;
+    }
+
+    /// <summary>The operator answered with an error status, and maybe said when to come back.</summary>
+    private sealed class RefusedException(string message, TimeSpan? retryAfter) : HttpRequestException(message)
+    {
+        public TimeSpan? RetryAfter { get; } = retryAfter;
     }
 }
