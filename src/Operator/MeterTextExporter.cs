@@ -6,25 +6,26 @@ namespace AgentMetrics.Operator;
 
 /// <summary>
 /// Serves the operator's own System.Diagnostics.Metrics instruments on /metrics in the Prometheus
-/// text format 0.0.4: counters as totals, histograms with cumulative buckets, observable gauges read
-/// at scrape time. Meant for the operator's few, low-rate instruments.
+/// text format 0.0.4: counters as totals, histograms with cumulative buckets (an instrument's advised
+/// bounds, or a default set), observable instruments read at scrape time. Names follow Prometheus'
+/// conventions for OpenTelemetry names: dots become underscores, a unit of s or By becomes a
+/// _seconds or _bytes suffix, counters end in _total. Meant for the operator's few, low-rate instruments.
 /// </summary>
 public sealed class MeterTextExporter : IDisposable
 {
-    private static readonly double[] Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    private static readonly double[] DefaultBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
     private readonly MeterListener _listener = new();
     private readonly Lock _lock = new();
     private readonly Dictionary<Instrument, SortedDictionary<string, Series>> _series = [];
-    private readonly string _prefix;
+    private readonly Dictionary<string, string> _prefixes;
 
-    /// <summary>Listens to the meters named <paramref name="meters"/>; names get <paramref name="prefix"/>.</summary>
-    public MeterTextExporter(IEnumerable<string> meters, string prefix)
+    /// <summary>Listens to the meters named in <paramref name="meters"/>; each one's names get its prefix.</summary>
+    public MeterTextExporter(IReadOnlyDictionary<string, string> meters)
     {
-        _prefix = prefix;
-        var wanted = meters.ToHashSet();
+        _prefixes = new Dictionary<string, string>(meters, StringComparer.Ordinal);
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (wanted.Contains(instrument.Meter.Name))
+            if (_prefixes.ContainsKey(instrument.Meter.Name))
             {
                 lock (_lock)
                 {
@@ -47,15 +48,12 @@ public sealed class MeterTextExporter : IDisposable
         var text = new StringBuilder();
         lock (_lock)
         {
-            foreach (var (instrument, series) in _series.OrderBy(s => s.Key.Name, StringComparer.Ordinal))
+            foreach (var (instrument, series) in _series.Select(s => (Instrument: s.Key, Series: s.Value, Name: NameOf(s.Key))).OrderBy(s => s.Name, StringComparer.Ordinal)
+                .Select(s => (s.Instrument, s.Series)))
             {
-                var name = _prefix + instrument.Name;
-                var type = instrument switch
-                {
-                    Counter<long> or Counter<int> or Counter<double> => "counter",
-                    Histogram<double> or Histogram<long> => "histogram",
-                    _ => "gauge",
-                };
+                var name = NameOf(instrument);
+                var type = TypeOf(instrument);
+                var bounds = Buckets(instrument);
                 text.Append("# HELP ").Append(name).Append(' ').Append(EscapeHelp(instrument.Description ?? instrument.Name)).Append('\n');
                 text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
                 foreach (var (labels, value) in series)
@@ -63,10 +61,10 @@ public sealed class MeterTextExporter : IDisposable
                     if (type == "histogram")
                     {
                         var cumulative = 0L;
-                        for (var i = 0; i < Buckets.Length; i++)
+                        for (var i = 0; i < bounds.Count; i++)
                         {
                             cumulative += value.Buckets![i];
-                            Line(text, $"{name}_bucket", Join(labels, $"le=\"{Buckets[i].ToString(CultureInfo.InvariantCulture)}\""), cumulative);
+                            Line(text, $"{name}_bucket", Join(labels, $"le=\"{Format(bounds[i])}\""), cumulative);
                         }
 
                         Line(text, $"{name}_bucket", Join(labels, "le=\"+Inf\""), value.Count);
@@ -95,13 +93,19 @@ public sealed class MeterTextExporter : IDisposable
             var all = _series[instrument];
             if (!all.TryGetValue(labels, out var series))
             {
-                all[labels] = series = new Series(instrument is Histogram<double> or Histogram<long> ? new long[Buckets.Length] : null);
+                all[labels] = series = new Series(instrument is Histogram<double> or Histogram<long> ? new long[Buckets(instrument).Count] : null);
             }
 
             switch (instrument)
             {
                 case Histogram<double> or Histogram<long>:
-                    var bucket = Array.FindIndex(Buckets, b => value <= b);
+                    var bounds = Buckets(instrument);
+                    var bucket = -1;
+                    for (var i = 0; i < bounds.Count && bucket < 0; i++)
+                    {
+                        bucket = value <= bounds[i] ? i : -1;
+                    }
+
                     if (bucket >= 0)
                     {
                         series.Buckets![bucket]++;
@@ -120,12 +124,55 @@ public sealed class MeterTextExporter : IDisposable
         }
     }
 
+    private string NameOf(Instrument instrument)
+    {
+        var name = _prefixes[instrument.Meter.Name] + Sanitize(instrument.Name);
+        if (TypeOf(instrument) == "gauge" && name.EndsWith("_count", StringComparison.Ordinal))
+        {
+            // A gauge may not end in _count, which Prometheus reads as a histogram's (dotnet.timer.count, dotnet.assembly.count).
+            name = name[..^"_count".Length] + "_current";
+        }
+
+        name += instrument.Unit switch
+        {
+            "s" when !name.EndsWith("_seconds", StringComparison.Ordinal) => "_seconds",
+            "By" when !name.EndsWith("_bytes", StringComparison.Ordinal) => "_bytes",
+            _ => "",
+        };
+        return TypeOf(instrument) == "counter" && !name.EndsWith("_total", StringComparison.Ordinal) ? name + "_total" : name;
+    }
+
+    private static string TypeOf(Instrument instrument) => instrument switch
+    {
+        Counter<long> or Counter<int> or Counter<double> or ObservableCounter<long> or ObservableCounter<int> or ObservableCounter<double> => "counter",
+        Histogram<double> or Histogram<long> => "histogram",
+        _ => "gauge",
+    };
+
+    private static IReadOnlyList<double> Buckets(Instrument instrument) => instrument switch
+    {
+        Histogram<double> { Advice.HistogramBucketBoundaries: { Count: > 0 } bounds } => bounds,
+        Histogram<long> { Advice.HistogramBucketBoundaries: { Count: > 0 } bounds } => [.. bounds.Select(b => (double)b)],
+        _ => DefaultBuckets,
+    };
+
+    private static string Sanitize(string name)
+    {
+        var chars = name.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            chars[i] = char.IsAsciiLetterOrDigit(chars[i]) || chars[i] == '_' ? chars[i] : '_';
+        }
+
+        return new string(chars);
+    }
+
     private static string Labels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         var pairs = new List<string>(tags.Length);
         foreach (var (key, value) in tags)
         {
-            pairs.Add($"{key}=\"{EscapeValue(Convert.ToString(value, CultureInfo.InvariantCulture) ?? "")}\"");
+            pairs.Add($"{Sanitize(key)}=\"{EscapeValue(Convert.ToString(value, CultureInfo.InvariantCulture) ?? "")}\"");
         }
 
         pairs.Sort(StringComparer.Ordinal);

@@ -73,7 +73,15 @@ public static class OperatorApp
         builder.Services.AddHostedService(services => new OperatorService(
             services.GetRequiredService<OperatorRuntime>(), services.GetRequiredService<LeaderElector>(),
             services.GetService<SelfManagedCertificates>()));
-        builder.Services.AddSingleton(new MeterTextExporter([RuntimeMetrics.MeterName, StreamMetrics.MeterName], "agentmetrics_"));
+        ProcessMetrics.Register();
+        builder.Services.AddSingleton(new MeterTextExporter(new Dictionary<string, string>
+        {
+            // Controller-runtime's names as they are, the process's and the .NET runtime's (System.Runtime) as client libraries name them, ours under agentmetrics_.
+            [RuntimeMetrics.MeterName] = "",
+            [ProcessMetrics.MeterName] = "",
+            ["System.Runtime"] = "",
+            [StreamMetrics.MeterName] = "agentmetrics_",
+        }));
 
         var app = builder.Build();
         var serving = app.Services.GetRequiredService<IServingCertificates>();

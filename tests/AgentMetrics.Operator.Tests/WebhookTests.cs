@@ -75,12 +75,36 @@ public sealed partial class WebhookTests
             using var http = app.CreateHttpClient();
             string metrics = "";
             await Eventually.UntilAsync(
-                async () => (metrics = await http.GetStringAsync(new Uri(app.Url, "/metrics"))).Contains("agentmetrics_controller_reconcile_total{", StringComparison.Ordinal),
+                async () => (metrics = await http.GetStringAsync(new Uri(app.Url, "/metrics")))
+                    .Contains("controller_runtime_reconcile_total{controller=\"alertthreshold\",result=\"success\"}", StringComparison.Ordinal),
                 Patience, "reconciles to show on /metrics");
             var (exitCode, output) = await Promtool.RunAsync(ProcessRegistry.Current.RunDirectory, metrics, "check", "metrics");
             Assert.True(exitCode == 0, $"{output}\n{metrics}");
-            Assert.Contains("agentmetrics_workqueue_depth{queue=\"alertthreshold\"}", metrics, StringComparison.Ordinal);
-            Assert.Contains("# TYPE agentmetrics_controller_reconcile_duration_seconds histogram", metrics, StringComparison.Ordinal);
+
+            // The names and labels controller-runtime operators publish, so their dashboards and alerts apply as they are.
+            foreach (var expected in new[]
+            {
+                "# TYPE controller_runtime_reconcile_total counter",
+                "# TYPE controller_runtime_reconcile_errors_total counter",
+                "# TYPE controller_runtime_reconcile_time_seconds histogram",
+                "controller_runtime_reconcile_time_seconds_bucket{controller=\"agentmetricdefinition\",le=\"0.15\"}",
+                "controller_runtime_max_concurrent_reconciles{controller=\"agentmetricdefinition\"} 16",
+                "workqueue_depth{controller=\"alertthreshold\",name=\"alertthreshold\"}",
+                "workqueue_adds_total{controller=\"alertthreshold\",name=\"alertthreshold\"}",
+                "# TYPE workqueue_queue_duration_seconds histogram",
+                "# TYPE workqueue_work_duration_seconds histogram",
+                "leader_election_master_status{name=",
+                "# TYPE process_cpu_seconds_total counter",
+                "process_resident_memory_bytes ",
+                "process_open_fds ",
+                "process_max_fds ",
+                "process_start_time_seconds ",
+                "# TYPE dotnet_gc_collections_total counter",
+                "# TYPE dotnet_process_memory_working_set_bytes gauge",
+            })
+            {
+                Assert.True(metrics.Contains(expected, StringComparison.Ordinal), $"/metrics lacks {expected}:\n{metrics}");
+            }
         }
         finally
         {

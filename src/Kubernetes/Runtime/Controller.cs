@@ -53,6 +53,7 @@ public sealed class Controller<T> : IDisposable
         _logger = logger ?? NullLogger.Instance;
         _tag = new KeyValuePair<string, object?>("controller", name);
         Queue = new WorkQueue<ObjectKey>(name, _options.BackoffBase, _options.BackoffMax);
+        RuntimeMetrics.TrackWorkers(name, _options.Workers);
         primary.Subscribe(OnPrimaryChange);
         _syncs.Add(primary.WaitForSyncAsync);
     }
@@ -134,7 +135,11 @@ public sealed class Controller<T> : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => Queue.Dispose();
+    public void Dispose()
+    {
+        RuntimeMetrics.UntrackWorkers(Name);
+        Queue.Dispose();
+    }
 
     private void OnPrimaryChange(InformerEvent<T> change)
     {
@@ -159,6 +164,7 @@ public sealed class Controller<T> : IDisposable
             }
 
             var clock = Stopwatch.StartNew();
+            RuntimeMetrics.WorkerBusy(Name, 1);
             try
             {
                 var result = await _reconcile(key, cancellationToken);
@@ -168,7 +174,7 @@ public sealed class Controller<T> : IDisposable
                     Queue.AddAfter(key, delay);
                 }
 
-                RuntimeMetrics.Reconciles.Add(1, _tag, new("result", result.RequeueAfter is null ? "success" : "requeue"));
+                RuntimeMetrics.Reconciles.Add(1, _tag, new("result", result.RequeueAfter is null ? "success" : "requeue_after"));
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -179,18 +185,22 @@ public sealed class Controller<T> : IDisposable
             {
                 // Retrying cannot help: the namespace, and the object with it, is going away.
                 Queue.Forget(key);
-                RuntimeMetrics.Reconciles.Add(1, _tag, new("result", "namespace_terminating"));
+                RuntimeMetrics.Reconciles.Add(1, _tag, new("result", "error"));
+                RuntimeMetrics.ReconcileErrors.Add(1, _tag);
+                RuntimeMetrics.TerminalReconcileErrors.Add(1, _tag);
                 _logger.LogInformation("{Controller}: {Key} is left alone: its namespace is being deleted ({Message})", Name, key, e.Status.Message);
             }
             catch (Exception e)
             {
                 var delay = Queue.AddRateLimited(key);
                 RuntimeMetrics.Reconciles.Add(1, _tag, new("result", "error"));
+                RuntimeMetrics.ReconcileErrors.Add(1, _tag);
                 _logger.LogWarning(e, "{Controller}: reconcile of {Key} failed; retrying in {Delay} ms", Name, key, (int)delay.TotalMilliseconds);
             }
             finally
             {
                 RuntimeMetrics.ReconcileDuration.Record(clock.Elapsed.TotalSeconds, _tag);
+                RuntimeMetrics.WorkerBusy(Name, -1);
                 Queue.Done(key);
             }
         }

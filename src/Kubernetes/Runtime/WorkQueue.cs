@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace AgentMetrics.Kubernetes.Runtime;
 
 /// <summary>
@@ -15,6 +17,9 @@ public sealed class WorkQueue<TKey> : IDisposable
     private readonly HashSet<TKey> _processing = [];
     private readonly Dictionary<TKey, int> _failures = [];
     private readonly Dictionary<TKey, long> _waiting = [];
+    private readonly Dictionary<TKey, long> _queuedAt = [];
+    private readonly Dictionary<TKey, long> _takenAt = [];
+    private readonly TagList _tags;
     private readonly SemaphoreSlim _ready = new(0);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TimeProvider _clock;
@@ -26,6 +31,7 @@ public sealed class WorkQueue<TKey> : IDisposable
         BaseDelay = baseDelay ?? TimeSpan.FromMilliseconds(5);
         MaxDelay = maxDelay ?? TimeSpan.FromMinutes(5);
         _clock = clock ?? TimeProvider.System;
+        _tags = RuntimeMetrics.QueueTags(name);
         RuntimeMetrics.TrackQueue(name, () => Depth);
     }
 
@@ -55,12 +61,18 @@ public sealed class WorkQueue<TKey> : IDisposable
     {
         lock (_lock)
         {
-            if (_shutdown.IsCancellationRequested || !_dirty.Add(key) || _processing.Contains(key))
+            if (_shutdown.IsCancellationRequested || !_dirty.Add(key))
             {
                 return;
             }
 
-            _queue.Enqueue(key);
+            RuntimeMetrics.QueueAdds.Add(1, _tags);
+            if (_processing.Contains(key))
+            {
+                return;
+            }
+
+            Enqueue(key);
         }
 
         _ready.Release();
@@ -99,6 +111,7 @@ public sealed class WorkQueue<TKey> : IDisposable
         }
 
         var delay = TimeSpan.FromTicks((long)Math.Min(BaseDelay.Ticks * Math.Pow(2, failures - 1), MaxDelay.Ticks));
+        RuntimeMetrics.QueueRetries.Add(1, _tags);
         AddAfter(key, delay);
         return delay;
     }
@@ -133,6 +146,13 @@ public sealed class WorkQueue<TKey> : IDisposable
                 {
                     _dirty.Remove(key);
                     _processing.Add(key);
+                    var now = _clock.GetTimestamp();
+                    if (_queuedAt.Remove(key, out var queued))
+                    {
+                        RuntimeMetrics.QueueDuration.Record(_clock.GetElapsedTime(queued, now).TotalSeconds, _tags);
+                    }
+
+                    _takenAt[key] = now;
                     return key;
                 }
             }
@@ -145,15 +165,26 @@ public sealed class WorkQueue<TKey> : IDisposable
         lock (_lock)
         {
             _processing.Remove(key);
+            if (_takenAt.Remove(key, out var taken))
+            {
+                RuntimeMetrics.WorkDuration.Record(_clock.GetElapsedTime(taken).TotalSeconds, _tags);
+            }
+
             if (!_dirty.Contains(key))
             {
                 return;
             }
 
-            _queue.Enqueue(key);
+            Enqueue(key);
         }
 
         _ready.Release();
+    }
+
+    private void Enqueue(TKey key)
+    {
+        _queue.Enqueue(key);
+        _queuedAt[key] = _clock.GetTimestamp();
     }
 
     /// <inheritdoc />
