@@ -24,7 +24,12 @@ public static class OperatorApp
         var sidecar = settings.ToSidecarOptions();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Logging.AddJsonConsole();
+        // A timestamp on every line, in UTC, as log pipelines (and kubectl logs --timestamps users) expect.
+        builder.Logging.AddJsonConsole(json =>
+        {
+            json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+            json.UseUtcTimestamp = true;
+        });
 
         // Four lines per request at 200 admissions a second would drown what matters.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentMetrics.Operator.Discovery;
 using AgentMetrics.Rendering;
@@ -64,6 +65,7 @@ public sealed class InClusterTests(ITestOutputHelper output)
             }
 
             await ScrapeThroughTheOperatorAsync(plane, agents.Name, pods);
+            await AssertTheOperatorLogsJsonWithTimestampsAsync(plane);
 
             // The operator's pod goes away: the sidecars keep their definitions, and follow the new pod's stream.
             // Until the new pod's stream is back in every sidecar, each keeps its one definition, and the
@@ -326,6 +328,23 @@ public sealed class InClusterTests(ITestOutputHelper output)
 
         var statuses = JsonNode.Parse(result.Stdout)!["status"]?["containerStatuses"]?.AsArray() ?? [];
         return statuses.Count > 0 && statuses.All(s => s?["state"]?["terminated"] is not null);
+    }
+
+    /// <summary>Every line the operator's pod logged is a JSON object with a UTC timestamp of this run.</summary>
+    private static async Task AssertTheOperatorLogsJsonWithTimestampsAsync(ControlPlane plane)
+    {
+        var logs = await plane.Kubectl.RunAsync("logs", "deployment/agent-metrics-operator", "-n", System, "--tail=20");
+        var lines = logs.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(lines);
+        foreach (var line in lines)
+        {
+            using var entry = JsonDocument.Parse(line);
+            var stamp = entry.RootElement.GetProperty("Timestamp").GetString();
+            Assert.True(
+                DateTimeOffset.TryParse(stamp, CultureInfo.InvariantCulture, DateTimeStyles.None, out var at) && at.Offset == TimeSpan.Zero
+                    && Math.Abs((DateTimeOffset.UtcNow - at).TotalHours) < 1,
+                $"the log line's Timestamp is not a UTC time of this run: {line}");
+        }
     }
 
     private static async Task<string> OperatorPodAsync(ControlPlane plane) =>
