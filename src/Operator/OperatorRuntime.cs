@@ -63,54 +63,18 @@ public sealed class OperatorRuntime : IDisposable
         Events = new EventRecorder(client, "agent-metrics-operator", logs.CreateLogger("events"));
         var events = Events;
         var status = new StatusWriter(client, events);
-        var definitionReconciler = new DefinitionReconciler(Definitions, AgentIndex, writer, status, Feature, time);
-        var thresholdReconciler = new ThresholdReconciler(Thresholds, Definitions, writer, status, Feature, time);
-
-        DefinitionController = new Controller<AgentMetricDefinition>(
-                "agentmetricdefinition", Definitions, definitionReconciler.ReconcileAsync, StatusWorkers, logs.CreateLogger("controller.agentmetricdefinition"))
-            .Owns(children)
-            .Watches(Pods, change => Agents.SetChanged(change)
-                ? DefinitionsSelecting(change.Object.Metadata.Namespace, change.Old?.Metadata.Labels, change.Object.Metadata.Labels)
-                : [])
-            .Watches(Definitions, DefinitionsAffectedBy);
-        ThresholdController = new Controller<AlertThreshold>(
-                "alertthreshold", Thresholds, thresholdReconciler.ReconcileAsync, StatusWorkers, logs.CreateLogger("controller.alertthreshold"))
-            .Owns(children)
-            .Watches(Definitions, change => Controller<AgentMetricDefinition>.IsRealChange(change.Old, change.Object)
-                ? InNamespace(Thresholds, change.Object.Metadata.Namespace)
-                : []);
+        // Each controller is built by its reconciler, which says what it follows (as SetupWithManager does).
+        DefinitionController = new DefinitionReconciler(Definitions, AgentIndex, writer, status, Feature, time)
+            .Setup(children, Pods, StatusWorkers, logs.CreateLogger("controller.agentmetricdefinition"));
+        ThresholdController = new ThresholdReconciler(Thresholds, Definitions, writer, status, Feature, time)
+            .Setup(children, StatusWorkers, logs.CreateLogger("controller.alertthreshold"));
         Dashboards = new DashboardReconciler(
-            client, Definitions, Pods, AgentIndex, configMaps, writer, Feature, operatorNamespace, dashboards ?? new DashboardOptions(),
-            logs.CreateLogger("dashboards"));
-        PodController = new Controller<KubernetesObject>(
-            "pod", Pods, new SkippedInjectionReporter(Pods, events).ReconcileAsync, logger: logs.CreateLogger("controller.pod"));
-        var announcer = new FlagAnnouncer(configMaps, Definitions, Thresholds, Feature, Events, operatorNamespace);
-        FlagController = new Controller<KubernetesObject>(
-            "flag", configMaps, announcer.ReconcileAsync, logger: logs.CreateLogger("controller.flag"));
-        ScrapeController = new Controller<KubernetesObject>(
-                "scrape", scrapes, new ScrapeReconciler(Pods, writer, Feature).ReconcileAsync, logger: logs.CreateLogger("controller.scrape"))
-            .Watches(Pods, ScrapeReconciler.Affected);
-
-        // A flip of the flag concerns every object: requeue them all, so each status says so within a moment.
-        Feature.Changed += enabled =>
-        {
-            announcer.Flipped(enabled);
-            foreach (var definition in Definitions.Cache.List())
-            {
-                DefinitionController.Queue.Add(definition.Key());
-            }
-
-            foreach (var threshold in Thresholds.Cache.List())
-            {
-                ThresholdController.Queue.Add(threshold.Key());
-            }
-
-            FlagController.Queue.Add(announcer.Key);
-            foreach (var @namespace in Pods.Cache.List().Where(Agents.Injected).Select(p => p.Metadata.Namespace!).Distinct())
-            {
-                ScrapeController.Queue.Add(ScrapeReconciler.KeyOf(@namespace));
-            }
-        };
+            client, Definitions, Pods, AgentIndex, configMaps, writer, Feature, operatorNamespace, dashboards ?? new DashboardOptions());
+        DashboardController = Dashboards.Setup(logs.CreateLogger("dashboards"));
+        PodController = new SkippedInjectionReporter(Pods, events).Setup(logs.CreateLogger("controller.pod"));
+        FlagController = new FlagAnnouncer(configMaps, Definitions, Thresholds, Feature, Events, operatorNamespace)
+            .Setup(logs.CreateLogger("controller.flag"));
+        ScrapeController = new ScrapeReconciler(Pods, writer, Feature).Setup(scrapes, logs.CreateLogger("controller.scrape"));
     }
 
     /// <summary>Records the Events the controllers write about the objects they reconcile.</summary>
@@ -121,6 +85,9 @@ public sealed class OperatorRuntime : IDisposable
 
     /// <summary>Writes the Grafana dashboards and the built-in rules into the operator's namespace.</summary>
     public DashboardReconciler Dashboards { get; }
+
+    /// <summary>Runs <see cref="Dashboards"/> on the shared controller loop.</summary>
+    public Controller<AgentMetricDefinition> DashboardController { get; }
 
     /// <summary>Reports pods the injection had to skip, as Events on them.</summary>
     public Controller<KubernetesObject> PodController { get; }
@@ -167,7 +134,7 @@ public sealed class OperatorRuntime : IDisposable
     public Task RunControllersAsync(CancellationToken cancellationToken) =>
         Task.WhenAll(
             DefinitionController.RunAsync(cancellationToken), ThresholdController.RunAsync(cancellationToken), PodController.RunAsync(cancellationToken),
-            ScrapeController.RunAsync(cancellationToken), FlagController.RunAsync(cancellationToken), Dashboards.RunAsync(cancellationToken));
+            ScrapeController.RunAsync(cancellationToken), FlagController.RunAsync(cancellationToken), DashboardController.RunAsync(cancellationToken));
 
     /// <inheritdoc />
     public void Dispose()
@@ -177,7 +144,7 @@ public sealed class OperatorRuntime : IDisposable
         PodController.Dispose();
         ScrapeController.Dispose();
         FlagController.Dispose();
-        Dashboards.Dispose();
+        DashboardController.Dispose();
         Events.Dispose();
     }
 
@@ -187,40 +154,4 @@ public sealed class OperatorRuntime : IDisposable
         _informers.Add(informer.RunAsync);
         return informer;
     }
-
-    private static IEnumerable<ObjectKey> InNamespace<T>(Informer<T> informer, string? @namespace)
-        where T : class, IKubernetesObject =>
-        @namespace is null ? [] : informer.Cache.ListInNamespace(@namespace).Select(o => o.Key());
-
-    /// <summary>
-    /// The other definitions whose validity a change can alter. Conflicts count only older
-    /// definitions, so an addition or change affects those sharing its metric name (a type clash), and
-    /// only a deletion can free room under the per-agent cap for the rest of the namespace.
-    /// </summary>
-    private IEnumerable<ObjectKey> DefinitionsAffectedBy(InformerEvent<AgentMetricDefinition> change)
-    {
-        var @namespace = change.Object.Metadata.Namespace;
-        if (change.Type == WatchEventType.Deleted)
-        {
-            return InNamespace(Definitions, @namespace);
-        }
-
-        if (!Controller<AgentMetricDefinition>.IsRealChange(change.Old, change.Object) || @namespace is null)
-        {
-            return [];
-        }
-
-        var names = new[] { change.Old?.Spec.Metric.Name, change.Object.Spec.Metric.Name };
-        return Definitions.Cache.ListInNamespace(@namespace)
-            .Where(d => names.Contains(d.Spec.Metric.Name) && d.Metadata.Name != change.Object.Metadata.Name)
-            .Select(d => d.Key());
-    }
-
-    private IEnumerable<ObjectKey> DefinitionsSelecting(
-        string? @namespace, IReadOnlyDictionary<string, string>? before, IReadOnlyDictionary<string, string>? after) =>
-        @namespace is null
-            ? []
-            : Definitions.Cache.ListInNamespace(@namespace)
-                .Where(d => (before is not null && d.Spec.Selector.Matches(before)) || d.Spec.Selector.Matches(after))
-                .Select(d => d.Key());
 }

@@ -82,6 +82,37 @@ public sealed class RuntimeTests
     }
 
     [Fact]
+    public async Task AControllerWhoseKeyStandsForAllReconcilesItAtStartAndForEveryChangeAndRetriesAnyException()
+    {
+        var plane = await ControlPlane.SharedAsync();
+        await using var ns = await plane.CreateNamespaceAsync("one-key");
+        using var client = Clients.Admin(plane);
+        var objects = KubernetesJsonContext.Default.KubernetesObject;
+        var informer = new Informer<KubernetesObject>(client, ResourceType.ConfigMaps, objects, new InformerOptions { Namespace = ns.Name });
+        var all = new ObjectKey(ns.Name, "everything");
+        var seen = new ConcurrentQueue<ObjectKey>();
+        var failed = 0;
+        using var controller = new Controller<KubernetesObject>("one-key", informer, (key, _) =>
+            {
+                seen.Enqueue(key);
+
+                // Not an API error: a loop that lists what it catches would stop here for good.
+                return Interlocked.Increment(ref failed) == 2 ? throw new InvalidDataException("unexpected") : Task.FromResult(ReconcileResult.Done);
+            },
+            new ControllerOptions { Workers = 1 })
+            .MapsPrimary(_ => [all])
+            .ReconcilesOnStart(all);
+        await using var running = Run(informer.RunAsync, controller.RunAsync);
+
+        // Nothing in the namespace yet: the start alone reconciles the key.
+        await Eventually.UntilAsync(() => Task.FromResult(!seen.IsEmpty), Patience, "the reconcile at start");
+        await client.CreateAsync(ResourceType.ConfigMaps, ns.Name, ClientTests.ConfigMap(ns.Name, "a", "k", "v"), objects);
+        await Eventually.UntilAsync(() => Task.FromResult(seen.Count >= 3), Patience, "a reconcile for the change, failed, then retried");
+        Assert.All(seen, key => Assert.Equal(all, key));
+        Assert.Equal(0, controller.Queue.Failures(all));
+    }
+
+    [Fact]
     public async Task AnUpdateFromStaleDataGetsAConflictAndTheReconcileIsRetriedFromFreshState()
     {
         var plane = await ControlPlane.SharedAsync();

@@ -39,7 +39,9 @@ public sealed class Controller<T> : IDisposable
     private readonly ControllerOptions _options;
     private readonly ILogger _logger;
     private readonly List<Func<CancellationToken, Task>> _syncs = [];
+    private readonly List<ObjectKey> _startKeys = [];
     private readonly KeyValuePair<string, object?> _tag;
+    private Func<InformerEvent<T>, IEnumerable<ObjectKey>>? _primaryKeys;
 
     /// <summary>Creates a controller over <paramref name="primary"/>; the informers are run by the caller.</summary>
     public Controller(
@@ -101,6 +103,31 @@ public sealed class Controller<T> : IDisposable
         return this;
     }
 
+    /// <summary>Waits for <paramref name="other"/>'s first list before reconciling, as the reconcile reads it; its changes reconcile nothing.</summary>
+    public Controller<T> Reads<TOther>(Informer<TOther> other)
+        where TOther : class, IKubernetesObject
+    {
+        _syncs.Add(other.WaitForSyncAsync);
+        return this;
+    }
+
+    /// <summary>
+    /// Reconciles the keys <paramref name="map"/> names for a change of the primary kind, instead of the
+    /// changed object's own key: for a reconcile whose key stands for many objects (all of a kind, say).
+    /// </summary>
+    public Controller<T> MapsPrimary(Func<InformerEvent<T>, IEnumerable<ObjectKey>> map)
+    {
+        _primaryKeys = map;
+        return this;
+    }
+
+    /// <summary>Reconciles <paramref name="key"/> each time the controller starts, once the caches have synced, changed or not.</summary>
+    public Controller<T> ReconcilesOnStart(ObjectKey key)
+    {
+        _startKeys.Add(key);
+        return this;
+    }
+
     /// <summary>True when the change is one a reconcile must see (not a status-only update).</summary>
     public static bool IsRealChange(T? old, T now)
     {
@@ -130,6 +157,11 @@ public sealed class Controller<T> : IDisposable
             await sync(cancellationToken);
         }
 
+        foreach (var key in _startKeys)
+        {
+            Queue.Add(key);
+        }
+
         var workers = Enumerable.Range(0, _options.Workers).Select(_ => WorkAsync(cancellationToken));
         await Task.WhenAll(workers);
     }
@@ -143,9 +175,20 @@ public sealed class Controller<T> : IDisposable
 
     private void OnPrimaryChange(InformerEvent<T> change)
     {
-        if (change.Type != Client.WatchEventType.Modified || IsRealChange(change.Old, change.Object))
+        if (change.Type == Client.WatchEventType.Modified && !IsRealChange(change.Old, change.Object))
+        {
+            return;
+        }
+
+        if (_primaryKeys is null)
         {
             Queue.Add(change.Object.Key());
+            return;
+        }
+
+        foreach (var key in _primaryKeys(change))
+        {
+            Queue.Add(key);
         }
     }
 

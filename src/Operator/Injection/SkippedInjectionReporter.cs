@@ -17,6 +17,10 @@ public sealed class SkippedInjectionReporter(Informer<KubernetesObject> pods, Ev
     private const int Remembered = 16384;
     private readonly ConcurrentDictionary<string, byte> _reported = new();
 
+    /// <summary>The controller that runs this reporter over every pod change.</summary>
+    public Controller<KubernetesObject> Setup(ILogger logger) =>
+        new("pod", pods, ReconcileAsync, logger: logger);
+
     /// <summary>Reports the pod of <paramref name="key"/> if it was skipped and not reported yet.</summary>
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
     {

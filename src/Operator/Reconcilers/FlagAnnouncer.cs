@@ -21,10 +21,19 @@ public sealed class FlagAnnouncer(
     /// <summary>The key of the flag's ConfigMap, the only one reconciled here.</summary>
     public ObjectKey Key => new(operatorNamespace, Names.FlagConfigMap);
 
-    /// <summary>Notes a flip to announce; the leader's next reconcile of <see cref="Key"/> records it.</summary>
-    public void Flipped(bool enabled) => Volatile.Write(ref _pending, enabled ? 1 : 0);
+    /// <summary>The controller that runs this announcer over the operator namespace's ConfigMaps, told of every flip.</summary>
+    public Controller<KubernetesObject> Setup(ILogger logger)
+    {
+        var controller = new Controller<KubernetesObject>("flag", configMaps, ReconcileAsync, logger: logger);
+        feature.Changed += enabled =>
+        {
+            Volatile.Write(ref _pending, enabled ? 1 : 0);
+            controller.Queue.Add(Key);
+        };
+        return controller;
+    }
 
-    /// <summary>Records the last flip noted, unless a later one has undone it.</summary>
+    /// <summary>Records the last flip, unless a later one has undone it.</summary>
     public Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
     {
         if (key != Key)

@@ -12,6 +12,25 @@ namespace AgentMetrics.Operator.Reconcilers;
 /// </summary>
 public sealed class ScrapeReconciler(Informer<KubernetesObject> pods, OutputWriter output, FeatureGate feature)
 {
+    /// <summary>
+    /// The controller that runs this reconciler over the scrape objects it writes, with what it follows:
+    /// pods that start or stop carrying the sidecar, and a flip of the flag, after which every namespace
+    /// with injected agents is looked at again.
+    /// </summary>
+    public Controller<KubernetesObject> Setup(Informer<KubernetesObject> scrapes, ILogger logger)
+    {
+        var controller = new Controller<KubernetesObject>("scrape", scrapes, ReconcileAsync, logger: logger)
+            .Watches(pods, Affected);
+        feature.Changed += _ =>
+        {
+            foreach (var @namespace in pods.Cache.List().Where(Agents.Injected).Select(p => p.Metadata.Namespace!).Distinct())
+            {
+                controller.Queue.Add(KeyOf(@namespace));
+            }
+        };
+        return controller;
+    }
+
     /// <summary>The key of <paramref name="namespace"/>'s scrape configuration.</summary>
     public static ObjectKey KeyOf(string @namespace) => new(@namespace, Names.ScrapeObject);
 

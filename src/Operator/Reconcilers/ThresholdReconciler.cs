@@ -12,6 +12,22 @@ public sealed class ThresholdReconciler(
     Informer<AlertThreshold> thresholds, Informer<AgentMetricDefinition> definitions, OutputWriter output, StatusWriter status,
     FeatureGate feature, TimeProvider clock)
 {
+    /// <summary>
+    /// The controller that runs this reconciler, with what it follows: the rules objects it owns, any
+    /// real change of a definition in its namespace (the metric it names may come, go or change), and a
+    /// flip of the flag, which concerns every threshold.
+    /// </summary>
+    public Controller<AlertThreshold> Setup(Informer<KubernetesObject> children, ControllerOptions options, ILogger logger)
+    {
+        var controller = new Controller<AlertThreshold>("alertthreshold", thresholds, ReconcileAsync, options, logger)
+            .Owns(children)
+            .Watches(definitions, change => Controller<AgentMetricDefinition>.IsRealChange(change.Old, change.Object)
+                ? Keys.InNamespace(thresholds, change.Object.Metadata.Namespace)
+                : []);
+        feature.Changed += _ => Keys.QueueAll(controller, thresholds);
+        return controller;
+    }
+
     /// <summary>Reconciles one AlertThreshold by key; safe to run any number of times.</summary>
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
     {
