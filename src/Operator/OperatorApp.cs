@@ -1,3 +1,5 @@
+using System.Net.Security;
+using System.Security.Authentication;
 using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Config;
 using AgentMetrics.Kubernetes.Runtime;
@@ -62,12 +64,23 @@ public static class OperatorApp
             builder.Services.AddSingleton<IServingCertificates>(services => services.GetRequiredService<SelfManagedCertificates>());
         }
 
-        // Kestrel asks for the certificate at each handshake, after the host is built.
+        // Kestrel asks for the certificate at each handshake, after the host is built. Each handshake is
+        // given the certificate context built once per certificate: a bare certificate would have its
+        // chain built, and its own native TLS context made, for every one of thousands of connections.
         IServingCertificates? certificates = null;
+        var contexts = new CertificateContexts();
         var listen = new Uri(settings.Listen);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(
             System.Net.IPAddress.Parse(listen.Host), listen.Port,
-            endpoint => endpoint.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificateSelector = (_, _) => certificates?.Current })));
+            endpoint => endpoint.UseHttps(new TlsHandshakeCallbackOptions
+            {
+                OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
+                {
+                    ServerCertificateContext = certificates?.Current is { } current
+                        ? contexts.For(current)
+                        : throw new AuthenticationException("no serving certificate yet"),
+                }),
+            })));
 
         builder.Services.AddSingleton(client);
         builder.Services.AddSingleton(services => new OperatorRuntime(
