@@ -49,6 +49,10 @@ public sealed class DefinitionFeed
     /// <summary>True once both caches hold a full list.</summary>
     public bool HasSynced => _definitions.HasSynced && _pods.HasSynced;
 
+    /// <summary>Waits until both caches hold a full list.</summary>
+    public Task WaitForSyncAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(_definitions.WaitForSyncAsync(cancellationToken), _pods.WaitForSyncAsync(cancellationToken));
+
     /// <summary>The pod as last seen, or null when it is not (or no longer) there.</summary>
     public KubernetesObject? Pod(string @namespace, string name) => _pods.Cache.Get(new ObjectKey(@namespace, name));
 

@@ -14,6 +14,13 @@ public static class DefinitionStreamEndpoint
 {
     private static readonly byte[] HeartbeatLine = DefinitionFeed.Line(DefinitionStreamMessage.Heartbeat());
 
+    /// <summary>
+    /// How long a request that comes while the operator is still loading its caches is held before it
+    /// is refused with Retry-After. After a restart thousands of sidecars come at once; held, each is
+    /// served as soon as the caches are filled, where a refusal costs it a round trip and a wait.
+    /// </summary>
+    public static readonly TimeSpan StartupWait = TimeSpan.FromSeconds(10);
+
     /// <summary>Maps the endpoint; <paramref name="stopping"/> ends every open stream so shutdown need not wait for them.</summary>
     public static void MapDefinitionStream(
         this IEndpointRouteBuilder endpoints, DefinitionFeed feed, TokenReviewer reviewer, TimeSpan heartbeat, ILogger logger,
@@ -85,7 +92,7 @@ public static class DefinitionStreamEndpoint
             return (new(401, "an Authorization: Bearer header with the pod's service-account token is required"), null);
         }
 
-        if (!feed.HasSynced)
+        if (!feed.HasSynced && !await SyncedWithinAsync(feed, StartupWait, context.RequestAborted))
         {
             context.Response.Headers.RetryAfter = "1";
             return (new(503, "the operator is still loading pods and definitions; try again in a moment"), null);
@@ -109,6 +116,19 @@ public static class DefinitionStreamEndpoint
 
         var pod = feed.Pod(@namespace, name);
         return (StreamAccess.Check(review.User, @namespace, name, pod), pod);
+    }
+
+    private static async Task<bool> SyncedWithinAsync(DefinitionFeed feed, TimeSpan wait, CancellationToken aborted)
+    {
+        try
+        {
+            await feed.WaitForSyncAsync(aborted).WaitAsync(wait, aborted);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     private static async Task StreamAsync(
