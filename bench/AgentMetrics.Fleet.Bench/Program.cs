@@ -347,20 +347,11 @@ async Task<double> ApiServerThrottledAsync()
         .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
 }
 
-static double PeakPerSecond(List<(double Seconds, double Reviews)> samples)
-{
-    var peak = 0.0;
-    for (var i = 0; i < samples.Count; i++)
-    {
-        var j = samples.FindLastIndex(s => s.Seconds <= samples[i].Seconds + 1.0);
-        if (j > i)
-        {
-            peak = Math.Max(peak, (samples[j].Reviews - samples[i].Reviews) / (samples[j].Seconds - samples[i].Seconds));
-        }
-    }
-
-    return peak;
-}
+// The highest rate between two consecutive samples (a sample can take over a second on a loaded machine).
+static double PeakPerSecond(List<(double Seconds, double Reviews)> samples) =>
+    samples.Zip(samples.Skip(1)).Where(p => p.Second.Seconds > p.First.Seconds)
+        .Select(p => (p.Second.Reviews - p.First.Reviews) / (p.Second.Seconds - p.First.Seconds))
+        .DefaultIfEmpty(0).Max();
 
 static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, TimeSpan? every = null)
 {
