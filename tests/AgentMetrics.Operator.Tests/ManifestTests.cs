@@ -27,6 +27,10 @@ public sealed class ManifestTests
         {
             Assert.Contains(expected, result.Stdout, StringComparison.Ordinal);
         }
+
+        var configMaps = await plane.Kubectl.TryRunAsync(null, "apply", "-k", RepoPaths.Combine("overlays", "output-configmaps"), "--dry-run=server");
+        Assert.True(configMaps.ExitCode == 0, configMaps.Stderr);
+        Assert.Contains("clusterrole.rbac.authorization.k8s.io/agent-metrics-operator-output", configMaps.Stdout, StringComparison.Ordinal);
     }
 
     /// <summary>

@@ -6,21 +6,30 @@ using Xunit;
 namespace AgentMetrics.Operator.Tests;
 
 /// <summary>
-/// The operator does its whole job with a token bound to exactly the roles in config/rbac/, not as an
-/// admin: reconciling the samples, and reviewing the tokens sidecars present to the definitions stream.
+/// The operator does its whole job with a token bound to exactly the roles config/ installs for its
+/// output mode, not as an admin: reconciling the samples, and reviewing the tokens sidecars present to
+/// the definitions stream; and it cannot list or write the other mode's kind.
 /// </summary>
 [Collection(OperatorCollection.Name)]
 public sealed class RbacTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    [Fact]
-    public async Task TheOperatorWorksWithTheLeastPrivilegeOfConfigRbac()
+    [Theory]
+    [InlineData("prometheus-operator")]
+    [InlineData("configmaps")]
+    public async Task TheOperatorWorksWithTheLeastPrivilegeOfConfigRbacInEachOutputMode(string mode)
     {
         var plane = await ControlPlane.SharedAsync();
         await plane.InstallPrometheusOperatorCrdsAsync();
         await plane.Kubectl.TryRunAsync(null, "create", "namespace", "agent-metrics-system");
-        await plane.Kubectl.RunAsync("apply", "-f", RepoPaths.Combine("config", "rbac"));
+
+        // The roles as kubectl apply -k config/ or overlays/output-configmaps/ installs them for this mode.
+        var overlay = mode == "configmaps" ? RepoPaths.Combine("overlays", "output-configmaps") : RepoPaths.Combine("config");
+        var roles = (await plane.Kubectl.RunAsync("kustomize", overlay)).Split("\n---\n")
+            .Where(document => document.Contains("kind: ServiceAccount", StringComparison.Ordinal) || document.Contains("kind: ClusterRole", StringComparison.Ordinal)
+                || document.Contains("kind: Role", StringComparison.Ordinal));
+        await plane.Kubectl.RunWithInputAsync(string.Join("\n---\n", roles), "apply", "-f", "-");
         await Eventually.UntilAsync(
             async () => (await plane.Kubectl.TryRunAsync(null, "get", "serviceaccount", "agent-metrics-operator", "-n", "agent-metrics-system")).ExitCode == 0,
             Patience, "the service account");
@@ -37,7 +46,8 @@ public sealed class RbacTests
             "--labels=app.kubernetes.io/name=support-agent,agentmetrics.io/role=researcher");
         var elector = new Kubernetes.Runtime.LeaderElector(client, "agent-metrics-system", $"rbac-test-{ns.Name}", "rbac-test",
             new Kubernetes.Runtime.LeaderElectionOptions { ReleaseOnCancel = true });
-        using var runtime = new OperatorRuntime(client, new Rendering.OutputOptions());
+        using var runtime = new OperatorRuntime(
+            client, new Rendering.OutputOptions { Mode = mode == "configmaps" ? Rendering.OutputMode.ConfigMaps : Rendering.OutputMode.PrometheusOperator });
         using var stop = new CancellationTokenSource();
         var running = Task.WhenAll(runtime.RunInformersAsync(stop.Token), elector.RunAsync(runtime.RunControllersAsync, stop.Token));
         try
@@ -58,6 +68,16 @@ public sealed class RbacTests
             Assert.Equal("system:serviceaccount:agent-metrics-system:agent-metrics-operator", review.User?.Username);
             var denied = await plane.Kubectl.TryRunAsync(null, "--token", token, "--user", "", "get", "secrets", "-n", ns.Name);
             Assert.Contains("forbidden", denied.Stderr, StringComparison.Ordinal);
+
+            // The other mode's kind only to remove: neither listed nor written in the agents' namespace.
+            var (otherKind, other) = mode == "configmaps"
+                ? ("prometheusrules", """{"apiVersion":"monitoring.coreos.com/v1","kind":"PrometheusRule","metadata":{"name":"x"},"spec":{"groups":[]}}""")
+                : ("configmaps", """{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}""");
+            foreach (var attempt in new[] { new[] { "get", otherKind, "-n", ns.Name }, ["create", "-n", ns.Name, "-f", "-"] })
+            {
+                var refused = await plane.Kubectl.TryRunAsync(attempt[0] == "create" ? other : null, ["--token", token, "--user", "", .. attempt]);
+                Assert.True(refused.Stderr.Contains("forbidden", StringComparison.Ordinal), $"{mode}: kubectl {string.Join(' ', attempt)} was not refused: {refused.Stdout}{refused.Stderr}");
+            }
 
             // Its own CA and certificate: the Secret created, the caBundle written into its webhook configuration.
             await plane.Kubectl.RunWithInputAsync(
