@@ -10,9 +10,11 @@ K8S_VERSION="${K8S_VERSION:-1.20.2}"
 CACHE_ROOT="${AGENT_METRICS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agent-metrics}"
 BIN_DIR="$CACHE_ROOT/k8s-$K8S_VERSION/bin"
 KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet pause)
+# The last line: the Go sources hack/helm-render is built from, offline (Sprig, sigs.k8s.io/yaml, gojsonschema).
 APT_PACKAGES=(etcd-server prometheus prometheus-alertmanager golang-go
   golang-github-modern-go-reflect2-dev rsync jq openssl curl dpkg-dev
-  containerd runc containernetworking-plugins iproute2 iptables libc6-dev gcc victoria-metrics)
+  containerd runc containernetworking-plugins iproute2 iptables libc6-dev gcc victoria-metrics
+  golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev golang-github-xeipuuv-gojsonschema-dev)
 
 phase_start=0
 phase() { phase_start=$(date +%s); printf '==> %s\n' "$1"; }
