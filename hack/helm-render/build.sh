@@ -8,6 +8,8 @@
 set -euo pipefail
 
 out=${1:?usage: build.sh OUTPUT}
+# OUTPUT is relative to where the script is called from; the build runs in this directory.
+case $out in /*) ;; *) out=$PWD/$out ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 gocode=/usr/share/gocode/src
 
