@@ -39,7 +39,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "the API server, etcd, the operator and the stream client share the machine's cores. The pods are API"
   echo "objects with the sidecar in their spec (they do not run); each has a unique label, as a StatefulSet's"
   echo "pods do. Every stream authenticates with its own pod-bound token from the TokenRequest API, checked by"
-  echo "TokenReview, and reconnects as the sidecar does (250 ms doubling to 30 s, ±20 % jitter)."
+  echo "TokenReview, and reconnects as the sidecar does (250 ms doubling to 10 s, ±20 % jitter; a Retry-After obeyed)."
   echo
   echo "## The operator"
   echo
