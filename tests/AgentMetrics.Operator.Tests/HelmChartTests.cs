@@ -97,6 +97,28 @@ public sealed partial class HelmChartTests
         }
     }
 
+    /// <summary>
+    /// As config/ (ManifestTests): on a cluster of its own, the chart's defaults applied a second time,
+    /// client-side and server-side, change nothing the server holds, so Argo CD shows no drift.
+    /// </summary>
+    [Fact]
+    public async Task TheChartAppliedAgainClientSideOrServerSideChangesNothing()
+    {
+        var rendered = await RenderAsync([]);
+        await using var plane = await ControlPlane.StartAsync();
+        await plane.Kubectl.RunAsync("create", "namespace", Namespace);
+
+        await plane.Kubectl.RunWithInputAsync(rendered, "apply", "-f", "-");
+        var again = await plane.Kubectl.RunWithInputAsync(rendered, "apply", "-f", "-");
+        var changed = again.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(line => !line.EndsWith(" unchanged", StringComparison.Ordinal)).ToList();
+        Assert.True(changed.Count == 0, $"a second client-side apply of the chart changed:\n{string.Join('\n', changed)}");
+
+        var applied = await plane.Kubectl.TryRunAsync(rendered, "apply", "-f", "-", "--server-side", "--force-conflicts");
+        Assert.True(applied.ExitCode == 0, $"server-side apply of the chart failed: {applied.Stderr}");
+        var diff = await plane.Kubectl.TryRunAsync(rendered, "diff", "-f", "-", "--server-side", "--force-conflicts");
+        Assert.True(diff.ExitCode == 0, $"after a server-side apply, kubectl diff --server-side shows:\n{diff.Stdout}{diff.Stderr}");
+    }
+
     [Theory]
     [MemberData(nameof(BadValues))]
     public async Task BadValuesAreRefusedNamingTheFieldAndTheRule(string[] arguments, string expected)
