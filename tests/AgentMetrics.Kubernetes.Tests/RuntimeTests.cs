@@ -355,6 +355,15 @@ public sealed class RuntimeTests
             var ready = Assert.Single(events, e => e.InvolvedObject.Uid == widget.Metadata.Uid && e.Reason == "Ready");
             Assert.True(invalid.FirstTimestamp <= ready.FirstTimestamp, "an object's events are written in the order they were posted");
         }
+
+        // Stopped, it drops what it is given, and never throws at the reconcile that posts.
+        recorder.Dispose();
+        recorder.Post(widgets[0], "Warning", "Late", "after the stop");
+        Assert.Equal(1, recorder.Dropped);
+        using var unstarted = new EventRecorder(client, "agent-metrics-test");
+        unstarted.Dispose();
+        unstarted.Post(widgets[0], "Warning", "Late", "after the stop");
+        Assert.Equal(1, unstarted.Dropped);
     }
 
     [Fact]

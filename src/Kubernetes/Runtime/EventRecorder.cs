@@ -39,9 +39,15 @@ public sealed class EventRecorder(KubernetesClient client, string component, ILo
     /// <summary>Events dropped because their sender's queue was full.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>Queues an event to be written by a sender; returns at once and never throws.</summary>
+    /// <summary>Queues an event to be written by a sender; returns at once and never throws (after <see cref="Dispose"/>, drops it).</summary>
     public void Post(IKubernetesObject regarding, string type, string reason, string message)
     {
+        if (_stopping.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _dropped);
+            return;
+        }
+
         var queues = Queues();
         var uid = regarding.Metadata.Uid ?? regarding.Metadata.Name ?? "";
         var queue = queues[(int)((uint)StringComparer.Ordinal.GetHashCode(uid) % queues.Length)];
@@ -68,6 +74,7 @@ public sealed class EventRecorder(KubernetesClient client, string component, ILo
     }
 
     /// <summary>Stops the senders; events still queued are not written.</summary>
+    /// <remarks>The token source is cancelled, not disposed: a sender may still be reading its token.</remarks>
     public void Dispose()
     {
         _stopping.Cancel();
@@ -75,8 +82,6 @@ public sealed class EventRecorder(KubernetesClient client, string component, ILo
         {
             queue.Writer.TryComplete();
         }
-
-        _stopping.Dispose();
     }
 
     /// <summary>Records a Normal event.</summary>

@@ -28,8 +28,9 @@ public sealed class StatusWriter(KubernetesClient client, EventRecorder events)
 
         var before = conditions(current)?.FirstOrDefault(c => c.Type == Conditions.Ready);
         var now = conditions(next)?.FirstOrDefault(c => c.Type == Conditions.Ready);
-        // A flip of the flag moves every object into or out of FeatureDisabled: FlagAnnouncer records that once, on the flag.
-        var flipped = now?.Reason == Conditions.FeatureDisabled || before?.Reason == Conditions.FeatureDisabled;
+        // A flip of the flag moves every object into FeatureDisabled and back to Ready: FlagAnnouncer records
+        // that once, on the flag. A warning on the way back (an output now unavailable, say) is the object's own.
+        var flipped = now?.Reason == Conditions.FeatureDisabled || (before?.Reason == Conditions.FeatureDisabled && now?.Status == "True");
         if (now is not null && !flipped && (before?.Status != now.Status || before.Reason != now.Reason))
         {
             // Queued, not awaited: the status is the record, and its Event must not hold up the next status.
