@@ -59,7 +59,9 @@ public sealed class OperatorRuntime : IDisposable
         AgentIndex = new AgentIndex(Definitions, Pods);
         Feed = new DefinitionFeed(Definitions, Pods, AgentIndex);
 
-        var writer = new OutputWriter(client, adapter);
+        var writer = new OutputWriter(client, adapter, (type, key) =>
+            type == adapter.RulesKind ? children.Cache.Get(key) : type == adapter.ScrapeKind ? scrapes.Cache.Get(key) : null);
+        Output = writer;
         Events = new EventRecorder(client, "agent-metrics-operator", logs.CreateLogger("events"));
         var events = Events;
         var status = new StatusWriter(client, events);
@@ -76,6 +78,9 @@ public sealed class OperatorRuntime : IDisposable
             .Setup(logs.CreateLogger("controller.flag"));
         ScrapeController = new ScrapeReconciler(Pods, writer, Feature).Setup(scrapes, logs.CreateLogger("controller.scrape"));
     }
+
+    /// <summary>Writes what the output mode renders.</summary>
+    public OutputWriter Output { get; }
 
     /// <summary>Records the Events the controllers write about the objects they reconcile.</summary>
     public EventRecorder Events { get; }

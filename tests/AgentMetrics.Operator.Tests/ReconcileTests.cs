@@ -40,6 +40,37 @@ public sealed class ReconcileTests(ITestOutputHelper output)
         Assert.All(states, s => Assert.Equal(s.Generation, s.Observed));
     }
 
+    /// <summary>
+    /// A reconcile whose rules object is stored as it would render sends no apply: a flip of the flag or
+    /// a restart reconciles every object, and each apply is a write the API server processes even when it
+    /// changes nothing. One that differs (edited by hand) is applied again.
+    /// </summary>
+    [Fact]
+    public async Task AReconcileWhoseRulesAreStoredAsRenderedWritesNothingAndAnEditIsPutBack()
+    {
+        await using var op = await OperatorHarness.StartAsync();
+        await using var ns = await op.Plane.CreateNamespaceAsync("unchanged");
+        await op.Plane.Kubectl.RunAsync("apply", "-n", ns.Name, "-f", RepoPaths.Combine("config", "samples", "alertthreshold-error-rate.yaml"));
+        await Eventually.UntilAsync(async () => (await PrometheusRules(op, ns.Name)).Count == 1, Patience, "the threshold's PrometheusRule");
+        var rule = (await PrometheusRules(op, ns.Name))[0];
+        await Eventually.UntilAsync(async () => (await Ready(op, ns.Name, "alertthreshold/task-error-rate")).StartsWith("True/", StringComparison.Ordinal), Patience, "Ready");
+        var applies = op.Runtime.Output.Applies;
+
+        // A metadata change reconciles the threshold again; its rules are what the cache holds.
+        await op.Plane.Kubectl.RunAsync("annotate", "alertthreshold", "task-error-rate", "-n", ns.Name, "example.com/reviewed=yes");
+        await Eventually.UntilAsync(
+            () => Task.FromResult(op.Runtime.ThresholdController.Queue.Depth == 0), Patience, "the reconcile of the annotated threshold");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(applies, op.Runtime.Output.Applies);
+
+        // Edited by hand, the rules are applied again as rendered.
+        await op.Plane.Kubectl.RunAsync("patch", "prometheusrules.monitoring.coreos.com", rule, "-n", ns.Name, "--type=merge", "-p", """{"spec":{"groups":[]}}""");
+        await Eventually.UntilAsync(
+            async () => (await op.Plane.Kubectl.RunAsync("get", "prometheusrules.monitoring.coreos.com", rule, "-n", ns.Name, "-o", "jsonpath={.spec.groups[*].name}")).Length > 0,
+            Patience, "the emptied rules put back");
+        Assert.True(op.Runtime.Output.Applies > applies);
+    }
+
     [Fact]
     public async Task AnInvalidThresholdThatGotPastAdmissionIsReportedAsACondition()
     {

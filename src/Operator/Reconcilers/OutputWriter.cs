@@ -1,14 +1,21 @@
 using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
 using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Kubernetes.Models;
 using AgentMetrics.Rendering;
 
 namespace AgentMetrics.Operator.Reconcilers;
 
-/// <summary>Writes what the output adapter renders by server-side apply, and removes what the other output mode left.</summary>
-public sealed class OutputWriter(KubernetesClient client, PrometheusOutput output)
+/// <summary>
+/// Writes what the output adapter renders by server-side apply, and removes what the other output mode
+/// left. An object whose stored copy (<paramref name="stored"/>, the informers' view) already holds what
+/// was rendered is not applied again: a flip of the flag or a restart reconciles every object, and a
+/// thousand applies that change nothing are a thousand writes the API server still has to process.
+/// </summary>
+public sealed class OutputWriter(KubernetesClient client, PrometheusOutput output, Func<ResourceType, ObjectKey, KubernetesObject?>? stored = null)
 {
     private const int RememberedNames = 100_000;
+    private long _applies;
 
     // Names whose object of the other mode is known to be gone. Only an operator running in the other
     // mode writes one, so once this process has looked, no reconcile needs to ask the API server again.
@@ -16,6 +23,9 @@ public sealed class OutputWriter(KubernetesClient client, PrometheusOutput outpu
 
     /// <summary>The adapter of the output mode in use.</summary>
     public PrometheusOutput Output { get; } = output;
+
+    /// <summary>Server-side applies sent since the operator started.</summary>
+    public long Applies => Interlocked.Read(ref _applies);
 
     /// <summary>
     /// Applies <paramref name="child"/>, then deletes the same-named object of the other mode, if any,
@@ -28,7 +38,11 @@ public sealed class OutputWriter(KubernetesClient client, PrometheusOutput outpu
         var name = child.Metadata.Name!;
         try
         {
-            await client.ApplyAsync(type, @namespace, name, child, KubernetesJsonContext.Default.KubernetesObject, Names.FieldManager, force: true, cancellationToken: cancellationToken);
+            if (!IsStored(child, stored?.Invoke(type, new ObjectKey(@namespace, name))))
+            {
+                Interlocked.Increment(ref _applies);
+                await client.ApplyAsync(type, @namespace, name, child, KubernetesJsonContext.Default.KubernetesObject, Names.FieldManager, force: true, cancellationToken: cancellationToken);
+            }
         }
         catch (KubernetesApiException e) when (e.IsNotFound && type.Group.Length > 0)
         {
@@ -55,6 +69,21 @@ public sealed class OutputWriter(KubernetesClient client, PrometheusOutput outpu
         var scrape = Output.Scrape(@namespace);
         await DeleteIfOursAsync(Output.ScrapeKind, @namespace, scrape.Metadata.Name!, cancellationToken);
         await DeleteIfOursAsync(Output.Replaces(scrape), @namespace, scrape.Metadata.Name!, cancellationToken);
+    }
+
+    /// <summary>Whether <paramref name="current"/> holds the labels, annotations, owners and content of <paramref name="wanted"/>.</summary>
+    private static bool IsStored(KubernetesObject wanted, KubernetesObject? current)
+    {
+        if (current is null || current.Metadata.DeletionTimestamp is not null
+            || (wanted.Metadata.Labels ?? []).Any(l => current.Metadata.Labels?.GetValueOrDefault(l.Key) != l.Value)
+            || (wanted.Metadata.Annotations ?? []).Any(a => current.Metadata.Annotations?.GetValueOrDefault(a.Key) != a.Value)
+            || (wanted.Metadata.OwnerReferences ?? []).Any(o => current.Metadata.OwnerReferences?.Any(c => c.Uid == o.Uid && c.Controller == o.Controller) != true))
+        {
+            return false;
+        }
+
+        // Every field rendered (a rule group's spec, a ConfigMap's data) as it is stored, to the last value.
+        return wanted.Body.All(field => JsonNode.DeepEquals(field.Value, current.Body[field.Key]));
     }
 
     private async Task DeleteIfOursAsync(ResourceType type, string @namespace, string name, CancellationToken cancellationToken)
