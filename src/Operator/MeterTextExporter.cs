@@ -48,10 +48,8 @@ public sealed class MeterTextExporter : IDisposable
         var text = new StringBuilder();
         lock (_lock)
         {
-            foreach (var (instrument, series) in _series.Select(s => (Instrument: s.Key, Series: s.Value, Name: NameOf(s.Key))).OrderBy(s => s.Name, StringComparer.Ordinal)
-                .Select(s => (s.Instrument, s.Series)))
+            foreach (var (instrument, series, name) in _series.Select(s => (s.Key, s.Value, NameOf(s.Key))).OrderBy(s => s.Item3, StringComparer.Ordinal))
             {
-                var name = NameOf(instrument);
                 var type = TypeOf(instrument);
                 var bounds = Buckets(instrument);
                 text.Append("# HELP ").Append(name).Append(' ').Append(EscapeHelp(instrument.Description ?? instrument.Name)).Append('\n');
@@ -100,13 +98,13 @@ public sealed class MeterTextExporter : IDisposable
             {
                 case Histogram<double> or Histogram<long>:
                     var bounds = Buckets(instrument);
-                    var bucket = -1;
-                    for (var i = 0; i < bounds.Count && bucket < 0; i++)
+                    var bucket = 0;
+                    while (bucket < bounds.Count && value > bounds[bucket])
                     {
-                        bucket = value <= bounds[i] ? i : -1;
+                        bucket++;
                     }
 
-                    if (bucket >= 0)
+                    if (bucket < bounds.Count)
                     {
                         series.Buckets![bucket]++;
                     }
