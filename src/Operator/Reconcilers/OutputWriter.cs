@@ -27,6 +27,9 @@ public sealed class OutputWriter(KubernetesClient client, PrometheusOutput outpu
     /// <summary>Server-side applies sent since the operator started.</summary>
     public long Applies => Interlocked.Read(ref _applies);
 
+    /// <summary>Raised with each object an apply is sent for, before it is sent.</summary>
+    public event Action<KubernetesObject>? Applying;
+
     /// <summary>
     /// Applies <paramref name="child"/>, then deletes the same-named object of the other mode, if any,
     /// so switching modes leaves nothing behind. Null when applied; otherwise why it could not be.
@@ -41,6 +44,7 @@ public sealed class OutputWriter(KubernetesClient client, PrometheusOutput outpu
             if (!IsStored(child, stored?.Invoke(type, new ObjectKey(@namespace, name))))
             {
                 Interlocked.Increment(ref _applies);
+                Applying?.Invoke(child);
                 await client.ApplyAsync(type, @namespace, name, child, KubernetesJsonContext.Default.KubernetesObject, Names.FieldManager, force: true, cancellationToken: cancellationToken);
             }
         }
