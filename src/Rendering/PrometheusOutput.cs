@@ -65,7 +65,7 @@ public sealed class PrometheusOperatorOutput(OutputOptions options) : Prometheus
         PrometheusRule(Names.RulesObject(owner.Kind!, owner.Metadata.Name!), owner.Metadata.Namespace!, ObjectRenderer.Labels(owner), owner, group);
 
     public override KubernetesObject BuiltInRules(string @namespace) =>
-        PrometheusRule(Names.BuiltInRules, @namespace, new Dictionary<string, string> { [Names.ManagedByLabel] = Names.ManagedBy }, null, RuleRenderer.BuiltIn());
+        PrometheusRule(Names.BuiltInRules, @namespace, new Dictionary<string, string> { [Names.ManagedByLabel] = Names.ManagedBy }, null, [.. RuleRenderer.BuiltIn()]);
 
     public override KubernetesObject Scrape(string @namespace) => new()
     {
@@ -88,12 +88,12 @@ public sealed class PrometheusOperatorOutput(OutputOptions options) : Prometheus
         },
     };
 
-    private KubernetesObject PrometheusRule(string name, string @namespace, Dictionary<string, string> labels, IKubernetesObject? owner, RuleGroup group) => new()
+    private KubernetesObject PrometheusRule(string name, string @namespace, Dictionary<string, string> labels, IKubernetesObject? owner, params RuleGroup[] groups) => new()
     {
         ApiVersion = "monitoring.coreos.com/v1",
         Kind = "PrometheusRule",
         Metadata = ObjectRenderer.Metadata(name, @namespace, Selected(labels), owner),
-        Body = new JsonObject { ["spec"] = new JsonObject { ["groups"] = new JsonArray(ObjectRenderer.GroupJson(group)) } },
+        Body = new JsonObject { ["spec"] = new JsonObject { ["groups"] = new JsonArray([.. groups.Select(ObjectRenderer.GroupJson)]) } },
     };
 
     // A Prometheus only loads the objects its ruleSelector and podMonitorSelector match.
@@ -121,7 +121,7 @@ public sealed class ConfigMapOutput(OutputOptions options) : PrometheusOutput(op
         RuleConfigMap(Names.RulesObject(owner.Kind!, owner.Metadata.Name!), owner.Metadata.Namespace!, ObjectRenderer.Labels(owner), owner, group);
 
     public override KubernetesObject BuiltInRules(string @namespace) =>
-        RuleConfigMap(Names.BuiltInRules, @namespace, new Dictionary<string, string> { [Names.ManagedByLabel] = Names.ManagedBy }, null, RuleRenderer.BuiltIn());
+        RuleConfigMap(Names.BuiltInRules, @namespace, new Dictionary<string, string> { [Names.ManagedByLabel] = Names.ManagedBy }, null, [.. RuleRenderer.BuiltIn()]);
 
     public override KubernetesObject Scrape(string @namespace)
     {
@@ -148,7 +148,7 @@ public sealed class ConfigMapOutput(OutputOptions options) : PrometheusOutput(op
         };
     }
 
-    private static KubernetesObject RuleConfigMap(string name, string @namespace, Dictionary<string, string> labels, IKubernetesObject? owner, RuleGroup group)
+    private static KubernetesObject RuleConfigMap(string name, string @namespace, Dictionary<string, string> labels, IKubernetesObject? owner, params RuleGroup[] groups)
     {
         labels[Names.RulesLabel] = "true";
         return new KubernetesObject
@@ -156,7 +156,7 @@ public sealed class ConfigMapOutput(OutputOptions options) : PrometheusOutput(op
             ApiVersion = "v1",
             Kind = "ConfigMap",
             Metadata = ObjectRenderer.Metadata(name, @namespace, labels, owner),
-            Body = new JsonObject { ["data"] = new JsonObject { [$"{@namespace}-{name}.rules.yaml"] = RuleFile.Render([group]) } },
+            Body = new JsonObject { ["data"] = new JsonObject { [$"{@namespace}-{name}.rules.yaml"] = RuleFile.Render(groups) } },
         };
     }
 }

@@ -8,6 +8,9 @@ namespace AgentMetrics.Rendering;
 /// <summary>A per-agent recorded series scored against its namespace's fleet, and the smallest spread it is judged with.</summary>
 public sealed record FleetScoredSeries(string Series, double Floor);
 
+/// <summary>A raw series summed per namespace (and by <paramref name="By"/>, when set) for the "now" panels, recorded as <paramref name="Record"/>.</summary>
+public sealed record NowSeries(string Series, string? By, string Record);
+
 /// <summary>Renders the Prometheus rules of definitions, thresholds and the built-in catalog; pure functions of their input.</summary>
 public static class RuleRenderer
 {
@@ -61,6 +64,9 @@ public static class RuleRenderer
             rules.Add(new(deviation, null, $"stddev_over_time({Mine(statistic)}[{baseline}] offset {recent})"));
             rules.Add(new(spread, null, $"(clamp_min({Mine(deviation)}, {PromQl.Number(floor)}) > {relative}) or {relative}"));
             rules.Add(new(zscore, null, $"({Mine(statistic)} - {Mine(average)}) / {Mine(spread)}"));
+            // The band the alert judges by, baseline ± the configured deviations: what the detail dashboard draws.
+            rules.Add(new(BandName(statistic, "upper", baseline), null, $"{Mine(average)} + {PromQl.Number(anomaly.Deviations)} * {Mine(spread)}"));
+            rules.Add(new(BandName(statistic, "lower", baseline), null, $"{Mine(average)} - {PromQl.Number(anomaly.Deviations)} * {Mine(spread)}"));
             condition = $"{Mine(statistic)} and on (namespace, agent) (abs({Mine(zscore)}) > {PromQl.Number(anomaly.Deviations)})";
             var deviations = PromQl.Number(anomaly.Deviations);
             summary = $"{measured} is {value} {Where}, more than {deviations} standard deviations from its {baseline} baseline";
@@ -148,17 +154,65 @@ public static class RuleRenderer
         var metric = definition.Spec.Metric;
         var type = metric.ParsedType ?? throw new ArgumentException($"unknown metric type {metric.Type}", nameof(definition));
         var @namespace = definition.Metadata.Namespace!;
-        var rules = Standing(metric.Name, type, PromQl.Scope(@namespace, null), [Pair("definition", definition.Metadata.Name!)]);
+        var rules = StandingRules(metric.Name, type, PromQl.Scope(@namespace, null), [Pair("definition", definition.Metadata.Name!)]);
         return new RuleGroup($"agentmetrics.{@namespace}.definition.{definition.Metadata.Name}", DefaultInterval, rules);
     }
 
+    /// <summary>The name of a recorded edge of an anomaly threshold's band (<paramref name="edge"/> is upper or lower).</summary>
+    public static string BandName(string statistic, string edge, string baseline) => $"{statistic}:baseline_{edge}_{baseline}";
+
+    /// <summary>The built-in rules: the standing per-agent and per-namespace statistics, and the fleet totals the "now" panels read.</summary>
+    public static IReadOnlyList<RuleGroup> BuiltIn() => [Standing(), Now()];
+
+    /// <summary>The window of the fleet totals the dashboards' "now" panels read.</summary>
+    public const string NowWindow = "30s";
+
+    /// <summary>How often the fleet totals are evaluated: Grafana's default shortest refresh, so each refresh can show a new value.</summary>
+    public const string NowInterval = "5s";
+
+    /// <summary>
+    /// What the fleet overview's "now" panels read: each built-in counter and the task-duration buckets
+    /// summed per namespace, keeping only the label the panel splits by, over a short window and often.
+    /// A panel then reads a few series per namespace instead of every agent's raw series.
+    /// </summary>
+    public static IReadOnlyList<NowSeries> NowTotals { get; } =
+    [
+        new(BuiltInMetrics.Tasks.Name + "_total", "outcome", $"namespace_outcome:agent_tasks:rate_{NowWindow}"),
+        new(BuiltInMetrics.TaskDuration.Name + "_bucket", "le", $"namespace_le:agent_task_duration_seconds_bucket:rate_{NowWindow}"),
+        new(BuiltInMetrics.TaskCost.Name + "_sum", null, $"namespace:agent_task_cost_dollars_sum:rate_{NowWindow}"),
+        new(BuiltInMetrics.TaskCost.Name + "_count", null, $"namespace:agent_task_cost_dollars_count:rate_{NowWindow}"),
+        new(BuiltInMetrics.Errors.Name + "_total", "error_type", $"namespace_error_type:agent_errors:rate_{NowWindow}"),
+        new(BuiltInMetrics.TaskTokens.Name + "_total", "gen_ai_token_type", $"namespace_gen_ai_token_type:agent_task_tokens:rate_{NowWindow}"),
+        new(BuiltInMetrics.Handoffs.Name + "_total", "outcome", $"namespace_outcome:agent_handoffs:rate_{NowWindow}"),
+        new(BuiltInMetrics.Escalations.Name + "_total", "reason", $"namespace_reason:agent_escalations:rate_{NowWindow}"),
+    ];
+
+    /// <summary>The recorded count of pods whose sidecar reports, per namespace.</summary>
+    public const string PodsReporting = "namespace:agent_metrics_sidecar_pods:count";
+
+    /// <summary>The fleet totals, evaluated every <see cref="NowInterval"/>.</summary>
+    public static RuleGroup Now()
+    {
+        var rules = new List<Rule>
+        {
+            new(PodsReporting, null, "count by (namespace) (count by (namespace, pod) (agent_metrics_sidecar_series))"),
+        };
+        foreach (var total in NowTotals)
+        {
+            var by = total.By is null ? PromQl.PerNamespace : $"{PromQl.PerNamespace}, {total.By}";
+            rules.Add(new(total.Record, null, $"sum by ({by}) (rate({total.Series}[{NowWindow}]))"));
+        }
+
+        return new RuleGroup("agentmetrics.builtin.now", NowInterval, rules);
+    }
+
     /// <summary>Per-agent and per-namespace recording rules for every built-in metric, and the task outcome ratios.</summary>
-    public static RuleGroup BuiltIn()
+    public static RuleGroup Standing()
     {
         var rules = new List<Rule>();
         foreach (var metric in BuiltInMetrics.All)
         {
-            rules.AddRange(Standing(metric.Name, metric.Type, "", null));
+            rules.AddRange(StandingRules(metric.Name, metric.Type, "", null));
         }
 
         foreach (var by in new[] { PromQl.PerAgent, PromQl.PerNamespace })
@@ -223,7 +277,7 @@ public static class RuleRenderer
             $"({standing} - on (namespace) group_left {median}) / on (namespace) group_left {spread}");
     }
 
-    private static List<Rule> Standing(string name, MetricType type, string scope, IReadOnlyList<KeyValuePair<string, string>>? labels)
+    private static List<Rule> StandingRules(string name, MetricType type, string scope, IReadOnlyList<KeyValuePair<string, string>>? labels)
     {
         var statistics = type switch
         {

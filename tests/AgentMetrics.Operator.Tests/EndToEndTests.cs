@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentMetrics.Kubernetes.Models;
 using AgentMetrics.Rendering;
@@ -140,11 +141,32 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         do
         {
             empty.Clear();
-            foreach (var (title, expr) in dashboards.SelectMany(Queries))
+
+            // Agents keep working while the dashboards are read: a pass over every query takes long enough
+            // that a 1m window would otherwise outlast the traffic above.
+            for (var i = 0; i < Agents; i++)
             {
-                if ((await prometheus.QueryAsync(Substitute(expr, agents.Name))).GetArrayLength() == 0)
+                await sidecars[i].PostEventsAsync(traffic[i].NextBatch(20));
+            }
+
+            await sidecars[1].PostEventsAsync("""{"type":"gauge","queue_depth":80}""");
+            await sidecars[0].PostEventsAsync("""{"type":"observation","metric":"tickets_closed","value":1,"attributes":{"queue":"billing"}}""");
+
+            foreach (var (title, expr) in dashboards.SelectMany(Queries).Where(q => !NeedsABaseline(q.Expr)))
+            {
+                JsonElement result;
+                try
                 {
-                    empty.Add($"{title}: {expr}");
+                    result = await prometheus.QueryAsync(Substitute(expr, agents.Name));
+                }
+                catch (HttpRequestException e)
+                {
+                    throw new InvalidOperationException($"{title}: Prometheus refused {Substitute(expr, agents.Name)}", e);
+                }
+
+                if (result.GetArrayLength() == 0)
+                {
+                    empty.Add($"{title}: {Substitute(expr, agents.Name)}");
                 }
             }
 
@@ -229,7 +251,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         var title = (string)dashboard["title"]!;
         foreach (var panel in dashboard["panels"]!.AsArray())
         {
-            foreach (var target in panel!["targets"]!.AsArray())
+            foreach (var target in panel!["targets"]?.AsArray() ?? [])
             {
                 yield return ($"{title} / {panel["title"]}", (string)target!["expr"]!);
             }
@@ -245,8 +267,21 @@ public sealed class EndToEndTests(ITestOutputHelper output)
         yield return ($"{title} / annotation", (string)dashboard["annotations"]!["list"]![0]!["expr"]!);
     }
 
+    /// <summary>
+    /// What Grafana sends for each variable: the namespace, every agent (the detail dashboard's single
+    /// agent matched as any of them), every pod, the default top N, and the rate interval of a 15 s scrape.
+    /// </summary>
     private static string Substitute(string expr, string @namespace) =>
-        expr.Replace("$namespace", @namespace, StringComparison.Ordinal).Replace("$agent", ".*", StringComparison.Ordinal).Replace("$pod", ".*", StringComparison.Ordinal);
+        expr.Replace("$namespace", @namespace, StringComparison.Ordinal).Replace("agent=\"$agent\"", "agent=~\".*\"", StringComparison.Ordinal)
+            .Replace("$agent", ".*", StringComparison.Ordinal)
+            .Replace("$pod", ".*", StringComparison.Ordinal).Replace("$topn", $"{Dashboards.DefaultTopN}", StringComparison.Ordinal)
+            .Replace("$__rate_interval", "1m", StringComparison.Ordinal).Replace("$anomaly", ".*", StringComparison.Ordinal);
+
+    /// <summary>An anomaly threshold's band: its baseline is the hour or day before the last window, which a test this short never has.</summary>
+    /// <remarks>Also the cost outliers: of this test's agents only one stands out, and by its response time.</remarks>
+    private static bool NeedsABaseline(string expr) =>
+        expr.Contains(":baseline_", StringComparison.Ordinal) || expr.Contains("threshold=~\"$anomaly\"", StringComparison.Ordinal)
+        || (expr.StartsWith("namespace_agent:agent_task_cost_dollars:", StringComparison.Ordinal) && expr.EndsWith("> 2)", StringComparison.Ordinal));
 
     /// <summary>
     /// A support agent's pod; on the node unless <paramref name="onNode"/> is false, when it names no

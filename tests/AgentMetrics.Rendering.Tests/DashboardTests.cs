@@ -15,9 +15,12 @@ public sealed class DashboardTests
     /// <summary>What Grafana substitutes for each variable when "All" (or one value) is chosen.</summary>
     private static readonly Dictionary<string, string> Variables = new()
     {
+        ["$__rate_interval"] = "1m",
         ["$namespace"] = Samples.Namespace,
-        ["$agent"] = ".*",
+        ["$agent"] = "support",
         ["$pod"] = ".*",
+        ["$topn"] = "10",
+        ["$anomaly"] = ".*",
     };
 
     [Fact]
@@ -36,7 +39,7 @@ public sealed class DashboardTests
             var panels = dashboard["panels"]!.AsArray();
             Assert.NotEmpty(panels);
             Assert.Equal(panels.Count, panels.Select(p => (int)p!["id"]!).Distinct().Count());
-            foreach (var panel in panels)
+            foreach (var panel in panels.Where(p => (string?)p!["type"] != "row"))
             {
                 var grid = panel!["gridPos"]!;
                 Assert.InRange((int)grid["x"]! + (int)grid["w"]!, 1, 24);
@@ -49,14 +52,19 @@ public sealed class DashboardTests
             // Only agent-metrics' own alerts (they carry a threshold label), and only for the agents the dashboard shows.
             var alerts = (string)dashboard["annotations"]!["list"]![0]!["expr"]!;
             Assert.StartsWith("ALERTS{alertstate=\"firing\", threshold!=\"\", namespace", alerts, StringComparison.Ordinal);
-            if (uid is "agent-metrics-agent" || uid.StartsWith("agent-metrics-custom-", StringComparison.Ordinal))
+            if (uid is "agent-metrics-agent")
+            {
+                Assert.Contains("agent=\"$agent\"", alerts, StringComparison.Ordinal);
+            }
+            else if (uid.StartsWith("agent-metrics-custom-", StringComparison.Ordinal))
             {
                 Assert.Contains("agent=~\"$agent\"", alerts, StringComparison.Ordinal);
             }
         }
 
         var fleet = dashboards.Single(d => (string?)d["uid"] == "agent-metrics-fleet");
-        Assert.Equal("1s", (string?)fleet["refresh"]);
+        Assert.Equal("5s", (string?)fleet["refresh"]);
+        Assert.Contains("1s", fleet["timepicker"]!["refresh_intervals"]!.AsArray().Select(i => (string?)i));
         var history = dashboards.Single(d => (string?)d["uid"] == "agent-metrics-history");
         Assert.Equal("now-90d", (string?)history["time"]!["from"]);
         var expressions = Expressions(history);
@@ -114,6 +122,110 @@ public sealed class DashboardTests
     }
 
     [Fact]
+    public void TheFleetOverviewReadsOnlyRecordedSeriesAndDrawsABoundedNumberOfAgents()
+    {
+        var fleet = Dashboards.FleetOverview();
+        var raw = BuiltInMetrics.All.Select(m => PromQl.BareName(m.Name, m.Type)).ToList();
+        foreach (var target in Targets(fleet))
+        {
+            var expr = (string)target["expr"]!;
+            // Raw series carry no colon in their names; every series the overview reads does (or is ALERTS).
+            Assert.DoesNotMatch(@"(^|[^:\w])(agent|gen_ai)_\w+_(bucket|total|sum|count)\{", expr);
+            Assert.DoesNotContain("rate(", expr, StringComparison.Ordinal);
+            if (expr.Contains("namespace_agent:", StringComparison.Ordinal))
+            {
+                Assert.Matches(@"(topk|bottomk)\(\$topn, ", expr);
+                if (target["instant"] is null)
+                {
+                    // A range query chooses its agents once, at the end, so no more than $topn lines are drawn.
+                    Assert.Contains("@ end()", expr, StringComparison.Ordinal);
+                }
+            }
+        }
+
+        var topn = fleet["templating"]!["list"]!.AsArray().Single(v => (string?)v!["name"] == "topn")!;
+        Assert.Equal($"{Dashboards.DefaultTopN}", (string?)topn["current"]!["value"]);
+        var table = fleet["panels"]!.AsArray().Single(p => (string?)p!["type"] == "table")!;
+        Assert.All(table["targets"]!.AsArray(), t =>
+        {
+            Assert.True((bool)t!["instant"]!);
+            Assert.False((bool)t["range"]!);
+        });
+        Assert.Contains(table["transformations"]!.AsArray(), t => (string?)t!["id"] == "sortBy");
+    }
+
+    [Fact]
+    public void EveryRateIsOverGrafanasRateIntervalAndNoPanelShowsRequestsPerSecond()
+    {
+        foreach (var dashboard in Dashboards.All(Samples.Definitions()))
+        {
+            foreach (var target in Targets(dashboard))
+            {
+                var expr = (string)target["expr"]!;
+                foreach (System.Text.RegularExpressions.Match rate in System.Text.RegularExpressions.Regex.Matches(expr, @"(rate|increase)\([^\[]*\[([^\]]+)\]"))
+                {
+                    Assert.True(rate.Groups[1].Value == "rate" && rate.Groups[2].Value == "$__rate_interval", $"{dashboard["uid"]}: {expr}");
+                }
+            }
+
+            Assert.All(dashboard["panels"]!.AsArray(), p => Assert.NotEqual("reqps", (string?)p!["fieldConfig"]?["defaults"]?["unit"]));
+        }
+
+        var fleet = Dashboards.FleetOverview();
+        string Unit(string title) => (string)fleet["panels"]!.AsArray().Single(p => (string?)p!["title"] == title)!["fieldConfig"]!["defaults"]!["unit"]!;
+        Assert.Equal("suffix: tokens/s", Unit("Tokens per second"));
+        Assert.Equal("suffix: errors/s", Unit("Errors and timeouts per second"));
+        Assert.Equal("suffix: tasks/s", Unit("Tasks per second"));
+    }
+
+    [Fact]
+    public void TheStatsTurnRedWhereTheSampleThresholdsAlert()
+    {
+        var thresholds = Samples.Thresholds().Where(t => t.Spec.Statistic is "completionRate" or "errorRate")
+            .ToDictionary(t => t.Spec.Statistic, t => Api.Validation.ThresholdValidator.ReadThreshold(t.Spec.Threshold!.Value).Value);
+        Assert.Equal(Dashboards.SampleCompletionRate, thresholds["completionRate"]);
+        Assert.Equal(Dashboards.SampleErrorRate, thresholds["errorRate"]);
+        foreach (var dashboard in new[] { Dashboards.FleetOverview(), Dashboards.AgentDetail() })
+        {
+            var completion = dashboard["panels"]!.AsArray().Single(p => (string?)p!["title"] == "Completion rate")!;
+            var steps = completion["fieldConfig"]!["defaults"]!["thresholds"]!["steps"]!.AsArray();
+            Assert.Equal("red", (string?)steps[0]!["color"]);
+            Assert.Equal(Dashboards.SampleCompletionRate, (double)steps[1]!["value"]!);
+        }
+    }
+
+    [Fact]
+    public void TheDetailDashboardDrawsEachAnomalyThresholdsBandAndARolloutByVersion()
+    {
+        var detail = Dashboards.AgentDetail();
+        var panels = detail["panels"]!.AsArray().Select(p => p!.AsObject()).ToList();
+        var band = panels.Single(p => (string?)p["repeat"] == "anomaly");
+        var exprs = band["targets"]!.AsArray().Select(t => (string)t!["expr"]!).ToList();
+        Assert.Contains(exprs, e => e.Contains(":baseline_upper_", StringComparison.Ordinal));
+        Assert.Contains(exprs, e => e.Contains(":baseline_lower_", StringComparison.Ordinal));
+        var anomaly = detail["templating"]!["list"]!.AsArray().Single(v => (string?)v!["name"] == "anomaly")!;
+        Assert.Contains(":baseline_upper_", (string)anomaly["definition"]!, StringComparison.Ordinal);
+
+        var anomalous = Samples.Thresholds().Single(t => t.Spec.Anomaly is not null);
+        var rules = RuleRenderer.ForThreshold(anomalous, Samples.MetricOf(anomalous.Spec.Metric, Samples.Definitions())).Rules;
+        Assert.Contains(rules, r => r.Record?.Contains(":baseline_upper_", StringComparison.Ordinal) == true);
+        Assert.Contains(rules, r => r.Record?.Contains(":baseline_lower_", StringComparison.Ordinal) == true);
+
+        var rollout = panels.SkipWhile(p => (string?)p["type"] != "row").Skip(1).TakeWhile(p => (string?)p["type"] != "row").ToList();
+        Assert.Equal(4, rollout.Count);
+        Assert.All(rollout, p => Assert.Contains("by (agent_version", (string)p["targets"]![0]!["expr"]!, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ACustomHistogramsHeatmapIsARateOverTheRateIntervalNotAnIncreaseOverAFixedWindow()
+    {
+        var heatmaps = Dashboards.CustomMetrics(Samples.Namespace, Samples.Definitions())
+            .SelectMany(d => d["panels"]!.AsArray()).Where(p => (string?)p!["type"] == "heatmap").ToList();
+        Assert.NotEmpty(heatmaps);
+        Assert.All(heatmaps, h => Assert.Matches(@"^sum by \(le\) \(rate\(\w+_bucket\{[^}]*\}\[\$__rate_interval\]\)\)$", (string)h!["targets"]![0]!["expr"]!));
+    }
+
+    [Fact]
     public void ManyDefinitionsArePagedAndEachConfigMapStaysWellUnderTheApplyLimit()
     {
         var many = Enumerable.Range(0, 130).Select(i => Definition($"metric-with-a-rather-long-name-to-fill-the-page-{i:D3}")).ToList();
@@ -134,7 +246,10 @@ public sealed class DashboardTests
     }
 
     private static List<string> Expressions(JsonObject dashboard) =>
-        [.. dashboard["panels"]!.AsArray().SelectMany(p => p!["targets"]!.AsArray()).Select(t => (string)t!["expr"]!)];
+        [.. Targets(dashboard).Select(t => (string)t["expr"]!)];
+
+    private static IEnumerable<JsonObject> Targets(JsonObject dashboard) =>
+        dashboard["panels"]!.AsArray().SelectMany(p => p!["targets"]?.AsArray() ?? []).Select(t => t!.AsObject());
 
     private static string Substitute(string expr) =>
         Variables.Aggregate(expr, (text, variable) => text.Replace(variable.Key, variable.Value, StringComparison.Ordinal));

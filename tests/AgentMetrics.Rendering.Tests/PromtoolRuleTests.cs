@@ -36,6 +36,9 @@ public sealed class PromtoolRuleTests
         // The built-in fleet outlier scores, on fleets of 2, 3, 6, 10 and 50 agents, with one outlier and with none.
         ["fleet-score"] = new(true),
 
+        // The built-in fleet totals of the overview's "now" panels, per namespace and outcome.
+        ["now-totals"] = new(true),
+
         // A sustained step against the agent's own baseline still fires when the alert must wait 10m.
         ["anomaly-sustained"] = new(false, ("support", "spend", """{"metric":"agent_task_tokens_total","statistic":"rate","threshold":null,"anomaly":{"deviations":3,"baselineWindow":"1h"},"window":"5m","for":"10m","summary":"spend anomaly","description":"d"}""")),
 
@@ -69,7 +72,7 @@ public sealed class PromtoolRuleTests
         var groups = new List<RuleGroup>();
         if (@case.BuiltIn)
         {
-            groups.Add(RuleRenderer.BuiltIn());
+            groups.AddRange(RuleRenderer.BuiltIn());
         }
 
         foreach (var (@namespace, name, spec) in @case.Thresholds)

@@ -12,7 +12,7 @@ public sealed class RuleRendererTests
     public async Task TheSamplesRenderToTheGoldenRuleFileAndPromtoolAcceptsIt()
     {
         var definitions = Samples.Definitions();
-        var groups = new List<RuleGroup> { RuleRenderer.BuiltIn() };
+        var groups = new List<RuleGroup>(RuleRenderer.BuiltIn());
         groups.AddRange(definitions.Select(RuleRenderer.ForDefinition));
         groups.AddRange(Samples.Thresholds().Select(t => RuleRenderer.ForThreshold(t, Samples.MetricOf(t.Spec.Metric, definitions))));
         var rendered = RuleFile.Render(groups);
