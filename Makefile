@@ -12,7 +12,7 @@ SOLUTION := AgentMetrics.Operator.sln
 RESULTS := artifacts/test-results
 PHASE := hack/phase.sh
 
-# The sidecar as it ships: self-contained, trimmed and precompiled for linux-x64. Tests and benchmarks run this.
+# The sidecar as it ships: one native executable compiled ahead of time (NativeAOT) for linux-x64. Tests and benchmarks run this.
 SIDECAR_PUBLISHED := artifacts/sidecar/agent-metrics-sidecar
 export AGENT_METRICS_SIDECAR ?= $(CURDIR)/$(SIDECAR_PUBLISHED)
 # The operator as its image ships it: self-contained for linux-x64, run in-cluster on a local node.
@@ -34,7 +34,7 @@ deps: ## Install Debian packages and build the Kubernetes binaries (cached)
 build: ## Build the solution
 	@$(PHASE) "build" dotnet build $(SOLUTION) -c Release --nologo -v quiet
 
-publish-sidecar: ## Publish the sidecar as it ships (self-contained, trimmed) to artifacts/sidecar
+publish-sidecar: ## Publish the sidecar as it ships (NativeAOT, one native executable) to artifacts/sidecar
 	@$(PHASE) "publish the sidecar" dotnet publish src/Sidecar -c Release -r linux-x64 --nologo -v quiet -o artifacts/sidecar
 
 publish-operator: ## Publish the operator as its image ships it (self-contained) to artifacts/operator

@@ -17,9 +17,13 @@ trap 'hack/reap.sh sweep "$AGENT_METRICS_TEST_ROOT"; rm -rf "$work"' EXIT
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 dotnet build bench/AgentMetrics.Sidecar.Bench -c Release --nologo -v quiet >/dev/null
-# The load, memory and lag runs measure the sidecar as it ships: self-contained, trimmed, precompiled.
+# The load, memory and lag runs measure the sidecar as it ships: one executable compiled ahead of time (NativeAOT).
 dotnet publish src/Sidecar -c Release -r linux-x64 --nologo -v quiet -o artifacts/sidecar >/dev/null
 export AGENT_METRICS_SIDECAR=$PWD/artifacts/sidecar/agent-metrics-sidecar
+# The baseline for start-up and idle memory: the same code as the trimmed ReadyToRun build it shipped as before.
+dotnet publish src/Sidecar -c Release -r linux-x64 --nologo -v quiet --artifacts-path "$work/readytorun-build" \
+  -p:PublishAot=false -p:PublishTrimmed=true -p:PublishReadyToRun=true -o "$work/readytorun" >/dev/null
+export AGENT_METRICS_SIDECAR_BASELINE=$work/readytorun/agent-metrics-sidecar
 [ -d tests/peers/js/node_modules ] || (cd tests/peers/js && npm ci --no-audit --no-fund >/dev/null)
 
 cmd_micro="dotnet $bench micro --artifacts \$WORK/bdn"
@@ -66,7 +70,7 @@ bytes=$(cat "$work"/bdn/*.log 2>/dev/null | grep -o 'bytes per scrape: [A-Za-z]*
   echo
   echo "How each is measured:"
   echo
-  echo "- **a.** BenchmarkDotNet 0.14.0, MemoryDiagnoser, 5 warm-up and 20 measured iterations. Three labels, existing series;"
+  echo "- **a.** BenchmarkDotNet 0.15.8, MemoryDiagnoser, 5 warm-up and 20 measured iterations, each benchmark compiled with NativeAOT as the sidecar ships. Three labels, existing series;"
   echo "  \"GetOrAdd(key)\" looks the series up by a cached \`string[3]\` on every call. The baseline is the OpenTelemetry .NET SDK 1.15.3:"
   echo "  \`Counter<long>.Add\` / \`Histogram<double>.Record\` with a \`TagList\` of three tags, the histogram given the same 16 bounds by a View,"
   echo "  in a MeterProvider whose periodic reader (60 s) exports to an exporter that discards. Histogram values cycle through 16 values spread over the buckets."
@@ -74,13 +78,16 @@ bytes=$(cat "$work"/bdn/*.log 2>/dev/null | grep -o 'bytes per scrape: [A-Za-z]*
   echo "  333 gauges; 10 series each) into a reused \`ArrayBufferWriter\`. Bytes per scrape: ${bytes:-see the log}; prom-client writes"
   echo "  $(sed -E 's/.*"bytesPerScrape":([0-9]+).*/\1/' "$work/prom-client.json") (our exposition also carries the sidecar's own metrics)."
   echo "  The peer is prom-client 15.1.3's \`await registry.metrics()\` on the same set (prom-client-bench.mjs); its heap figure is V8 used-heap growth, not an allocation counter."
-  echo "- **c, d.** The sidecar as it ships (published self-contained, trimmed and precompiled, \`make publish-sidecar\`; workstation, non-concurrent GC with a 4 MiB gen0 budget, as its project sets) pinned with \`taskset -c 0\`, the"
+  echo "- **c, d.** The sidecar as it ships (published as one NativeAOT executable, \`make publish-sidecar\`; workstation, non-concurrent GC with a 4 MiB gen0 budget, as its project sets) pinned with \`taskset -c 0\`, the"
   echo "  sender with \`taskset -c 1\`: 4 connections post back to back, 5 s warm-up, 10 s counted; only 2xx answers without a partial-success body count."
   echo "  Events: 1000 task events per POST over 12 series. OTLP: 200 monotonic sums × 10 points per POST, one stream set per connection"
   echo "  (cumulative values grow each round and wrap every 32 rounds, which the sidecar reads as a reset), and the same with delta temporality."
   echo "  The peer is the sidecar's own HTTP server on the same core, reading each body and throwing it away: the rate HTTP alone allows."
   echo "  \"cores used\" is the sidecar's CPU time over the counted window."
-  echo "- **e.** VmRSS from \`/proc/PID/status\`. Idle: a fresh sidecar 5 s after /readyz. Set: 1000 metrics (the default \`--max-metrics\`, which counts"
+  echo "- **e.** VmRSS from \`/proc/PID/status\`. Idle: a fresh sidecar 5 s after /readyz; the baseline is the same code published as the trimmed"
+  echo "  ReadyToRun build it shipped as before (\`-p:PublishAot=false -p:PublishTrimmed=true -p:PublishReadyToRun=true\`). Start: from just before the"
+  echo "  process is started (through \`bash -c exec\` and \`taskset\`, as every server here) until a plain socket's \`GET /readyz\`, tried every millisecond,"
+  echo "  answers 200; 10 fresh processes of each build. Set: 1000 metrics (the default \`--max-metrics\`, which counts"
   echo "  the built-in ones; the rest are OTLP pass-through metrics shaped like bench-set.mjs: cumulative 16-bucket histograms, cumulative sums and"
   echo "  gauges, 10 points each), re-sent as fast as the sidecar takes them from 2 connections for 10 s while /metrics is scraped once a second;"
   echo "  VmRSS sampled every 100 ms. The peer is \`prom-client-serve.mjs\` holding the same set, pinned the same way, scraped once a second."

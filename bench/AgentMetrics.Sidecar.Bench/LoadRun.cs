@@ -25,7 +25,9 @@ internal sealed record LoadFigures(
     Rate OtlpFloor,
     Memory Set,
     Memory PromClient,
-    Memory? Steady = null);
+    Memory? Steady = null,
+    Startup? Shipped = null,
+    Startup? Baseline = null);
 
 /// <summary>
 /// Load against the real sidecar process, pinned to core 0 while this process sends from core 1:
@@ -37,11 +39,18 @@ internal static class LoadRun
     private const int SumMetrics = 200;
     private const int SeriesPerMetric = 10;
     private const int Rounds = 32;
+    private const int StartupRuns = 10;
 
     public static async Task<LoadFigures> RunAsync(int connections, TimeSpan measure)
     {
         var warmup = TimeSpan.FromSeconds(5);
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections }) { Timeout = TimeSpan.FromSeconds(30) };
+
+        // The build as it ships, and the same code as a trimmed ReadyToRun build when hack/bench-sidecar.sh made one.
+        var shipped = await StartupRun.RunAsync("shipped", SidecarProcess.Command(), StartupRuns);
+        var baseline = Environment.GetEnvironmentVariable("AGENT_METRICS_SIDECAR_BASELINE") is { Length: > 0 } readyToRun
+            ? await StartupRun.RunAsync("ReadyToRun", (readyToRun, []), StartupRuns)
+            : null;
 
         long idle;
         Rate events;
@@ -86,7 +95,7 @@ internal static class LoadRun
         Console.WriteLine($"1000 x 10 set: {set}");
         var peer = await PromClientMemoryAsync(measure);
         Console.WriteLine($"prom-client holding the set: {peer}");
-        return new LoadFigures(connections, measure.TotalSeconds, EventsPerRequest, points, idle, events, eventsFloor, otlpCumulative, otlpDelta, otlpFloor, set, peer, steady);
+        return new LoadFigures(connections, measure.TotalSeconds, EventsPerRequest, points, idle, events, eventsFloor, otlpCumulative, otlpDelta, otlpFloor, set, peer, steady, shipped, baseline);
     }
 
     /// <summary>Idle and steady-ingest memory only, with VmRSS split into its parts: for finding where memory goes.</summary>

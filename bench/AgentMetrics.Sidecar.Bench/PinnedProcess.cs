@@ -73,14 +73,14 @@ internal sealed class PinnedProcess : IAsyncDisposable
     }
 
     /// <summary>Resident memory now (VmRSS), in bytes.</summary>
-    public long ResidentBytes() => Status("VmRSS");
+    public long ResidentBytes() => Status(Pid, "VmRSS");
 
     /// <summary>Peak resident memory (VmHWM), in bytes.</summary>
-    public long PeakResidentBytes() => Status("VmHWM");
+    public long PeakResidentBytes() => Status(Pid, "VmHWM");
 
     /// <summary>VmRSS split into anonymous, file-backed and shared memory, in MiB, for reading where memory goes.</summary>
     public string ResidentParts() =>
-        $"VmRSS {Status("VmRSS") / 1048576.0:0.0} MiB = anon {Status("RssAnon") / 1048576.0:0.0} + file {Status("RssFile") / 1048576.0:0.0} + shmem {Status("RssShmem") / 1048576.0:0.0}";
+        $"VmRSS {Status(Pid, "VmRSS") / 1048576.0:0.0} MiB = anon {Status(Pid, "RssAnon") / 1048576.0:0.0} + file {Status(Pid, "RssFile") / 1048576.0:0.0} + shmem {Status(Pid, "RssShmem") / 1048576.0:0.0}";
 
     /// <summary>User plus system CPU time so far, in seconds.</summary>
     public double CpuSeconds()
@@ -91,9 +91,10 @@ internal sealed class PinnedProcess : IAsyncDisposable
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
 
-    private long Status(string field)
+    /// <summary>A size field of /proc/PID/status (VmRSS, VmHWM, ...), in bytes.</summary>
+    public static long Status(int pid, string field)
     {
-        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
             if (line.StartsWith(field + ":", StringComparison.Ordinal))
             {
@@ -101,7 +102,7 @@ internal sealed class PinnedProcess : IAsyncDisposable
             }
         }
 
-        throw new InvalidOperationException($"{field} not in /proc/{Pid}/status");
+        throw new InvalidOperationException($"{field} not in /proc/{pid}/status");
     }
 
     public ValueTask DisposeAsync() => Process.DisposeAsync();

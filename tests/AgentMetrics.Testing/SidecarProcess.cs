@@ -67,7 +67,7 @@ public sealed class SidecarProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// How to run the sidecar: the published executable (self-contained and trimmed, as it ships) named
+    /// How to run the sidecar: the published executable (NativeAOT, as it ships) named
     /// by AGENT_METRICS_SIDECAR, which <c>make test</c> and the benchmarks publish; otherwise the
     /// framework-dependent build beside this assembly, through <c>dotnet</c>.
     /// </summary>
