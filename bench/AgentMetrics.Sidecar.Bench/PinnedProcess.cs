@@ -25,7 +25,7 @@ internal sealed class PinnedProcess : IAsyncDisposable
         return StartAsync(
             "agent-metrics-sidecar",
             [file, .. prefix,
-                $"--ingest-listen=http://127.0.0.1:{ingestPort}", $"--metrics-listen=http://127.0.0.1:{metricsPort}", .. arguments],
+                $"--ingest-listen=http://127.0.0.1:{ingestPort}", $"--grpc-listen=http://127.0.0.1:{LoopbackPorts.Next()}", $"--metrics-listen=http://127.0.0.1:{metricsPort}", .. arguments],
             new Uri($"http://127.0.0.1:{metricsPort}/readyz"),
             new Dictionary<string, string>
             {

@@ -28,7 +28,7 @@ internal static class StartupRun
             var clock = Stopwatch.StartNew();
             await using var process = ManagedProcess.Start(
                 $"startup-{build}", "taskset",
-                ["-c", PinnedProcess.ServerCore, command.File, .. command.Prefix, $"--ingest-listen=http://127.0.0.1:{ingest}", $"--metrics-listen=http://127.0.0.1:{metrics}"],
+                ["-c", PinnedProcess.ServerCore, command.File, .. command.Prefix, $"--ingest-listen=http://127.0.0.1:{ingest}", $"--grpc-listen=http://127.0.0.1:{LoopbackPorts.Next()}", $"--metrics-listen=http://127.0.0.1:{metrics}"],
                 Path.Combine(directory, "sidecar.log"));
             await WaitReadyAsync(process, metrics, TimeSpan.FromSeconds(30));
             times.Add(clock.Elapsed.TotalMilliseconds);

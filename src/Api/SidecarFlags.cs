@@ -9,6 +9,7 @@ public static class SidecarFlags
     public const string Mode = "--mode";
     public const string IngestListen = "--ingest-listen";
     public const string MetricsListen = "--metrics-listen";
+    public const string GrpcListen = "--grpc-listen";
     public const string RemoteWriteUrl = "--remote-write-url";
     public const string RemoteWriteHeaders = "--remote-write-headers";
     public const string RemoteWriteBearerTokenFile = "--remote-write-bearer-token-file";

@@ -11,6 +11,7 @@ using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Sidecar.Custom;
 using AgentMetrics.Sidecar.Delivery;
 using AgentMetrics.Sidecar.Exposition;
+using AgentMetrics.Sidecar.Grpc;
 using AgentMetrics.Sidecar.Http;
 using AgentMetrics.Sidecar.Ingest;
 using AgentMetrics.Sidecar.Metrics;
@@ -28,13 +29,15 @@ public sealed class SidecarApp : IAsyncDisposable
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(15);
     private readonly HttpServer _ingest;
     private readonly HttpServer _metrics;
+    private readonly OtlpGrpcServer? _grpc;
     private readonly List<BackgroundLoop> _loops;
     private readonly ILogger _logger;
 
-    private SidecarApp(HttpServer ingest, HttpServer metrics, List<BackgroundLoop> loops, ILogger logger)
+    private SidecarApp(HttpServer ingest, HttpServer metrics, OtlpGrpcServer? grpc, List<BackgroundLoop> loops, ILogger logger)
     {
         _ingest = ingest;
         _metrics = metrics;
+        _grpc = grpc;
         _loops = loops;
         _logger = logger;
     }
@@ -65,7 +68,8 @@ public sealed class SidecarApp : IAsyncDisposable
                 settings.TokenFile, custom, registry, JsonLog.For<DefinitionsClient>()));
         }
 
-        var api = new IngestApi(registry, recorder, otlp, settings.MaxBodyBytes);
+        var intake = new OtlpIntake(registry, recorder, otlp);
+        var api = new IngestApi(registry, recorder, intake, settings.MaxBodyBytes);
         var scrape = new Scraper(registry);
         var ok = "ok"u8.ToArray();
         var ingest = Listen(settings.IngestListen, "--ingest-listen",
@@ -90,7 +94,22 @@ public sealed class SidecarApp : IAsyncDisposable
             throw;
         }
 
-        return new SidecarApp(ingest, metrics, loops, logger);
+        OtlpGrpcServer? grpc = null;
+        if (settings.GrpcListen is { } grpcAddress)
+        {
+            try
+            {
+                grpc = ListenGrpc(grpcAddress, intake, registry.Self, settings.MaxBodyBytes);
+            }
+            catch
+            {
+                _ = ingest.DisposeAsync();
+                _ = metrics.DisposeAsync();
+                throw;
+            }
+        }
+
+        return new SidecarApp(ingest, metrics, grpc, loops, logger);
     }
 
     /// <summary>Serves until SIGTERM or SIGINT (or <paramref name="stop"/>), then stops gracefully.</summary>
@@ -107,11 +126,11 @@ public sealed class SidecarApp : IAsyncDisposable
             loop.Start();
         }
 
-        _logger.LogInformation("serving the API on {Ingest} and /metrics on {Metrics}", _ingest.Endpoint, _metrics.Endpoint);
+        _logger.LogInformation("serving the API on {Ingest}, OTLP/gRPC on {Grpc} and /metrics on {Metrics}", _ingest.Endpoint, _grpc?.Endpoint.ToString() ?? "(off)", _metrics.Endpoint);
         var reason = await signalled.Task;
         _logger.LogInformation("stopping on {Reason}: finishing requests in flight, then flushing", reason);
         using var timeout = new CancellationTokenSource(ShutdownTimeout);
-        await Task.WhenAll(_ingest.StopAsync(TimeSpan.FromSeconds(5)), _metrics.StopAsync(TimeSpan.FromSeconds(5)));
+        await Task.WhenAll(_ingest.StopAsync(TimeSpan.FromSeconds(5)), _metrics.StopAsync(TimeSpan.FromSeconds(5)), _grpc?.StopAsync(TimeSpan.FromSeconds(5)) ?? Task.CompletedTask);
         foreach (var loop in _loops)
         {
             await loop.StopAsync(timeout.Token);
@@ -132,6 +151,11 @@ public sealed class SidecarApp : IAsyncDisposable
     {
         await _ingest.DisposeAsync();
         await _metrics.DisposeAsync();
+        if (_grpc is not null)
+        {
+            await _grpc.DisposeAsync();
+        }
+
         foreach (var loop in _loops)
         {
             loop.Dispose();
@@ -148,6 +172,22 @@ public sealed class SidecarApp : IAsyncDisposable
         catch (SocketException e)
         {
             throw new ArgumentException($"{flag}: cannot listen on {address}: {e.Message}", e);
+        }
+    }
+
+    // Kestrel binds when it starts, so it starts here: a port in use is refused like the other addresses, before anything runs.
+    private static OtlpGrpcServer ListenGrpc(string address, OtlpIntake intake, SelfMetrics self, int maxBodyBytes)
+    {
+        var uri = new Uri(address);
+        var server = new OtlpGrpcServer(new IPEndPoint(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port), intake, self, maxBodyBytes);
+        try
+        {
+            server.StartAsync().GetAwaiter().GetResult();
+            return server;
+        }
+        catch (IOException e)
+        {
+            throw new ArgumentException($"--grpc-listen: cannot listen on {address}: {e.Message}", e);
         }
     }
 
@@ -203,7 +243,7 @@ public sealed class SidecarApp : IAsyncDisposable
 }
 
 /// <summary>The ingestion endpoints: read a capped body, parse it whole, then record it, or refuse it whole with a JSON answer.</summary>
-internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder, OtlpRecorder otlp, int maxBodyBytes)
+internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder, OtlpIntake intake, int maxBodyBytes)
 {
     private const string JsonType = "application/json; charset=utf-8";
 
@@ -256,30 +296,11 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
         }
     }
 
-    public ValueTask MetricsAsync(HttpRequest request) => OtlpAsync(request, "metrics", (data, json) =>
-    {
-        var request = json ? OtlpJsonDecoder.DecodeMetrics(data) : OtlpProtobufDecoder.DecodeMetrics(data.Span);
-        return (otlp.Record(request), "data points");
-    });
+    public ValueTask MetricsAsync(HttpRequest request) => OtlpAsync(request, "metrics", intake.Metrics);
 
-    public ValueTask TracesAsync(HttpRequest request) => OtlpAsync(request, "traces", (data, json) =>
-    {
-        var request = json ? OtlpJsonDecoder.DecodeTraces(data) : OtlpProtobufDecoder.DecodeTraces(data.Span);
-        long spans = 0;
-        foreach (var resource in request)
-        {
-            foreach (var span in resource.Spans)
-            {
-                recorder.Record(span, resource.Resource);
-                spans++;
-            }
-        }
+    public ValueTask TracesAsync(HttpRequest request) => OtlpAsync(request, "traces", intake.Traces);
 
-        registry.Self.Received("span", spans);
-        return (0L, "spans");
-    });
-
-    private async ValueTask OtlpAsync(HttpRequest request, string endpoint, Func<ReadOnlyMemory<byte>, bool, (long Rejected, string What)> handle)
+    private async ValueTask OtlpAsync(HttpRequest request, string endpoint, Func<ReadOnlyMemory<byte>, bool, OtlpOutcome> handle)
     {
         var contentType = request.ContentType;
         var json = IsJson(contentType, allowMissing: false);
@@ -300,11 +321,10 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
 
         try
         {
-            long rejected;
-            string what;
+            OtlpOutcome outcome;
             try
             {
-                (rejected, what) = handle(body.AsMemory(0, length), json);
+                outcome = handle(body.AsMemory(0, length), json);
             }
             catch (ProtoException e)
             {
@@ -317,7 +337,7 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
                 return;
             }
 
-            await OtlpSuccessAsync(request, json, rejected, what);
+            await OtlpSuccessAsync(request, json, outcome);
         }
         finally
         {
@@ -325,45 +345,18 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
         }
     }
 
-    /// <summary>An Export…ServiceResponse: empty, or with partial_success (field 1: rejected count = 1, error_message = 2).</summary>
-    private static async ValueTask OtlpSuccessAsync(HttpRequest request, bool json, long rejected, string what)
+    /// <summary>An Export…ServiceResponse in the request's encoding: empty, or with partial_success.</summary>
+    private static async ValueTask OtlpSuccessAsync(HttpRequest request, bool json, OtlpOutcome outcome)
     {
-        var message = rejected > 0 ? $"{rejected} {what} were dropped by the sidecar's limits or could not be converted; see agent_metrics_sidecar_dropped_total" : null;
-        if (json)
+        if (!json)
         {
-            await request.RespondAsync(200, "application/json", Encoding.UTF8.GetBytes(message is null
-                ? "{}"
-                : $"{{\"partialSuccess\":{{\"{(what == "spans" ? "rejectedSpans" : "rejectedDataPoints")}\":\"{rejected}\",\"errorMessage\":{JsonSerializer.Serialize(message, SidecarJsonContext.Readable.String)}}}}}"));
+            await request.RespondAsync(200, "application/x-protobuf", outcome.ToProtobuf());
             return;
         }
 
-        if (message is null)
-        {
-            await request.RespondAsync(200, "application/x-protobuf", default);
-            return;
-        }
-
-        var text = Encoding.UTF8.GetBytes(message);
-        var inner = new List<byte> { 0x08 };
-        AppendVarint(inner, (ulong)rejected);
-        inner.Add(0x12);
-        AppendVarint(inner, (ulong)text.Length);
-        inner.AddRange(text);
-        var outer = new List<byte> { 0x0A };
-        AppendVarint(outer, (ulong)inner.Count);
-        outer.AddRange(inner);
-        await request.RespondAsync(200, "application/x-protobuf", outer.ToArray());
-    }
-
-    private static void AppendVarint(List<byte> bytes, ulong value)
-    {
-        while (value >= 0x80)
-        {
-            bytes.Add((byte)(value | 0x80));
-            value >>= 7;
-        }
-
-        bytes.Add((byte)value);
+        await request.RespondAsync(200, "application/json", Encoding.UTF8.GetBytes(outcome.Message is not { } message
+            ? "{}"
+            : $"{{\"partialSuccess\":{{\"{(outcome.Signal == OtlpSignal.Traces ? "rejectedSpans" : "rejectedDataPoints")}\":\"{outcome.Rejected}\",\"errorMessage\":{JsonSerializer.Serialize(message, SidecarJsonContext.Readable.String)}}}}}"));
     }
 
     /// <summary>Reads the body (gunzipping it when so encoded) into a pooled array, refusing more than the cap.</summary>

@@ -17,6 +17,7 @@ public sealed record SidecarSettings
     public static readonly IReadOnlyList<(string Flag, string Key, string Help)> All =
     [
         (SidecarFlags.IngestListen, "IngestListen", "address of the events and OTLP API; loopback only (default http://127.0.0.1:4318)"),
+        (SidecarFlags.GrpcListen, "GrpcListen", "address of OTLP/gRPC; loopback only, empty to turn it off (default http://127.0.0.1:4317)"),
         (SidecarFlags.MetricsListen, "MetricsListen", "address of /metrics, /healthz and /readyz (default http://0.0.0.0:9464)"),
         (SidecarFlags.Mode, "Mode", "scrape (Prometheus scrapes /metrics) or push (remote write) (default scrape)"),
         (SidecarFlags.RemoteWriteUrl, "RemoteWriteUrl", "remote-write endpoint; required in push mode"),
@@ -41,6 +42,9 @@ public sealed record SidecarSettings
     ];
 
     public string IngestListen { get; init; } = "http://127.0.0.1:4318";
+
+    /// <summary>Where OTLP/gRPC listens, or null when it is turned off.</summary>
+    public string? GrpcListen { get; init; } = "http://127.0.0.1:4317";
 
     public string MetricsListen { get; init; } = "http://0.0.0.0:9464";
 
@@ -118,6 +122,8 @@ public sealed record SidecarSettings
         var settings = new SidecarSettings
         {
             IngestListen = Get("IngestListen") ?? defaults.IngestListen,
+            // Set but empty turns OTLP/gRPC off.
+            GrpcListen = configuration.TryGetValue("GrpcListen", out var grpc) ? (grpc is { Length: > 0 } ? grpc : null) : defaults.GrpcListen,
             MetricsListen = Get("MetricsListen") ?? defaults.MetricsListen,
             Mode = Get("Mode") ?? defaults.Mode,
             RemoteWriteUrl = Get("RemoteWriteUrl"),
@@ -197,6 +203,20 @@ public sealed record SidecarSettings
         if (ingest.Port == metrics.Port)
         {
             throw new ArgumentException($"--ingest-listen and --metrics-listen must use different ports, both use {ingest.Port}");
+        }
+
+        if (GrpcListen is not null)
+        {
+            if (!Uri.TryCreate(GrpcListen, UriKind.Absolute, out var grpc) || grpc.Scheme != "http"
+                || !System.Net.IPAddress.TryParse(grpc.Host.Trim('[', ']'), out var grpcAddress) || !System.Net.IPAddress.IsLoopback(grpcAddress))
+            {
+                throw new ArgumentException($"--grpc-listen must be an http address on a loopback IP (127.0.0.1 or [::1]), or empty, got \"{GrpcListen}\"");
+            }
+
+            if (grpc.Port == ingest.Port || grpc.Port == metrics.Port)
+            {
+                throw new ArgumentException($"--grpc-listen must use a port of its own, not {grpc.Port}");
+            }
         }
 
         if (OperatorUrl is not null && (!Uri.TryCreate(OperatorUrl, UriKind.Absolute, out var op) || op.Scheme != "https"))

@@ -20,11 +20,15 @@ public sealed class SidecarProcess : IAsyncDisposable
         _arguments = arguments;
         _environment = environment;
         IngestPort = LoopbackPorts.Next();
+        GrpcPort = LoopbackPorts.Next();
         MetricsHost = metricsHost;
         MetricsPort = metricsPort ?? LoopbackPorts.Next();
     }
 
     public int IngestPort { get; }
+
+    /// <summary>The loopback port of OTLP/gRPC (a free one, so sidecars of parallel tests do not share 4317).</summary>
+    public int GrpcPort { get; }
 
     /// <summary>The loopback address the metrics port listens on: 127.0.0.1, or a pod's own address.</summary>
     public string MetricsHost { get; }
@@ -32,6 +36,8 @@ public sealed class SidecarProcess : IAsyncDisposable
     public int MetricsPort { get; }
 
     public Uri Ingest => new($"http://127.0.0.1:{IngestPort}");
+
+    public Uri Grpc => new($"http://127.0.0.1:{GrpcPort}");
 
     public Uri Metrics => new($"http://{MetricsHost}:{MetricsPort}");
 
@@ -90,7 +96,7 @@ public sealed class SidecarProcess : IAsyncDisposable
         Process = ManagedProcess.Start(
             "agent-metrics-sidecar",
             file,
-            [.. prefix, $"--ingest-listen=http://127.0.0.1:{IngestPort}", $"--metrics-listen=http://{MetricsHost}:{MetricsPort}", .. _arguments],
+            [.. prefix, $"--ingest-listen=http://127.0.0.1:{IngestPort}", $"--grpc-listen=http://127.0.0.1:{GrpcPort}", $"--metrics-listen=http://{MetricsHost}:{MetricsPort}", .. _arguments],
             Path.Combine(_directory, "sidecar.log"),
             _environment);
         await Eventually.UntilAsync(
