@@ -87,6 +87,39 @@ public sealed class PodInjectorTests
         Assert.Equal("agent-metrics", (string?)sidecar["ports"]![0]!["name"]);
     }
 
+    public static TheoryData<string, string?, string?, string, string> OtlpEnvironment => new()
+    {
+        { "nothing set: OTLP/HTTP, which every SDK reads from the protocol variable", null, null, "http/protobuf", "http://127.0.0.1:4318" },
+        { "the container asks for gRPC: the gRPC port", "grpc", null, "grpc", "http://127.0.0.1:4317" },
+        { "the container asks for HTTP/JSON: the HTTP port", "http/json", null, "http/json", "http://127.0.0.1:4318" },
+        { "the container names its own endpoint: kept", "grpc", "http://collector:4317", "grpc", "http://collector:4317" },
+    };
+
+    [Theory]
+    [MemberData(nameof(OtlpEnvironment))]
+    public void EachAgentContainerIsPointedAtTheSidecarPortOfTheOtlpProtocolItUses(string why, string? protocol, string? endpoint, string expectedProtocol, string expectedEndpoint)
+    {
+        var pod = Pod();
+        var env = pod["spec"]!["containers"]![0]!["env"]!.AsArray();
+        if (protocol is not null)
+        {
+            env.Add(new JsonObject { ["name"] = "OTEL_EXPORTER_OTLP_PROTOCOL", ["value"] = protocol });
+        }
+
+        if (endpoint is not null)
+        {
+            env.Add(new JsonObject { ["name"] = "OTEL_EXPORTER_OTLP_ENDPOINT", ["value"] = endpoint });
+        }
+
+        var result = PodInjector.Decide(pod, Options, null, nativeSidecar: false);
+
+        var agent = Env(result.Pod!["spec"]!["containers"]![0]!);
+        Assert.True(expectedProtocol == agent["OTEL_EXPORTER_OTLP_PROTOCOL"], $"{why}: protocol {agent["OTEL_EXPORTER_OTLP_PROTOCOL"]}");
+        Assert.True(expectedEndpoint == agent["OTEL_EXPORTER_OTLP_ENDPOINT"], $"{why}: endpoint {agent["OTEL_EXPORTER_OTLP_ENDPOINT"]}");
+        var args = result.Pod["spec"]!["containers"]![3]!["args"]!.AsArray().Select(a => (string?)a);
+        Assert.Contains("--grpc-listen=http://127.0.0.1:4317", args);
+    }
+
     /// <summary>Each field of the restricted Pod Security Standard the sidecar must meet, by path in the container.</summary>
     public static TheoryData<string, string> Restricted => new()
     {
@@ -172,6 +205,7 @@ public sealed class PodInjectorTests
 
     [Theory]
     [InlineData(4318)]
+    [InlineData(4317)]
     [InlineData(9464)]
     public void APortCollisionAdmitsThePodUninjectedAndSaysWhy(int port)
     {

@@ -34,6 +34,9 @@ public static class PodInjector
     /// <summary>The OpenTelemetry SDKs' standard variable for where OTLP goes.</summary>
     public const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
+    /// <summary>The OTLP protocol of every OpenTelemetry SDK: grpc, http/protobuf or http/json.</summary>
+    public const string OtlpProtocolVariable = "OTEL_EXPORTER_OTLP_PROTOCOL";
+
     /// <summary>
     /// Decides for <paramref name="pod"/>, which is not modified. <paramref name="operatorCa"/> is the CA bundle the
     /// sidecar trusts the operator's definitions stream by; <paramref name="nativeSidecar"/> says the API server runs
@@ -137,7 +140,11 @@ public static class PodInjector
         foreach (var container in Containers(resultSpec, "containers").Where(c => Text(c["name"]) != Names.SidecarContainer))
         {
             var env = container["env"] as JsonArray ?? [];
-            AddUnlessSet(env, OtlpEndpointVariable, $"http://127.0.0.1:{options.IngestPort}");
+            // SDKs differ in their default protocol (gRPC for .NET and Python, HTTP for JavaScript): the
+            // endpoint given is the sidecar's port for the protocol the container asks for, HTTP unless it says grpc.
+            var grpc = string.Equals(ValueOf(env, OtlpProtocolVariable), "grpc", StringComparison.OrdinalIgnoreCase);
+            AddUnlessSet(env, OtlpProtocolVariable, "http/protobuf");
+            AddUnlessSet(env, OtlpEndpointVariable, $"http://127.0.0.1:{(grpc ? options.GrpcPort : options.IngestPort)}");
             AddUnlessSet(env, EventsEndpointVariable, $"http://127.0.0.1:{options.IngestPort}/v1/events");
             container["env"] = env;
         }
@@ -151,6 +158,7 @@ public static class PodInjector
         var args = new JsonArray(
             SidecarFlags.Argument(SidecarFlags.Mode, options.Mode),
             SidecarFlags.Argument(SidecarFlags.IngestListen, $"http://127.0.0.1:{options.IngestPort}"),
+            SidecarFlags.Argument(SidecarFlags.GrpcListen, $"http://127.0.0.1:{options.GrpcPort}"),
             SidecarFlags.Argument(SidecarFlags.MetricsListen, $"http://0.0.0.0:{options.MetricsPort}"));
         if (options.Mode == "push" && options.RemoteWriteUrl is { Length: > 0 } remoteWrite)
         {
@@ -237,10 +245,10 @@ public static class PodInjector
             {
                 if (port["containerPort"] is JsonValue value && value.GetValueKind() == System.Text.Json.JsonValueKind.Number
                     && long.TryParse(value.ToJsonString(), out var number)
-                    && (number == options.IngestPort || number == options.MetricsPort))
+                    && (number == options.IngestPort || number == options.GrpcPort || number == options.MetricsPort))
                 {
                     return $"container {Text(container["name"])} declares port {number}, which the metrics sidecar needs "
-                        + $"(ingest {options.IngestPort}, metrics {options.MetricsPort}); the pod was admitted without the sidecar";
+                        + $"(ingest {options.IngestPort}, OTLP/gRPC {options.GrpcPort}, metrics {options.MetricsPort}); the pod was admitted without the sidecar";
                 }
             }
         }
@@ -270,6 +278,9 @@ public static class PodInjector
 
     private static JsonObject Quantities(IReadOnlyDictionary<string, string> quantities) =>
         new(quantities.Select(q => KeyValuePair.Create(q.Key, (JsonNode?)q.Value)));
+
+    private static string? ValueOf(JsonArray env, string name) =>
+        env.OfType<JsonObject>().FirstOrDefault(e => Text(e["name"]) == name) is { } variable ? Text(variable["value"]) : null;
 
     private static void AddUnlessSet(JsonArray env, string name, string value)
     {

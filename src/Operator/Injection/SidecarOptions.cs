@@ -10,6 +10,9 @@ public sealed record SidecarOptions
     /// <summary>The loopback port of the events and OTLP API.</summary>
     public int IngestPort { get; init; } = 4318;
 
+    /// <summary>The loopback port of OTLP/gRPC, where OpenTelemetry SDKs that default to gRPC export.</summary>
+    public int GrpcPort { get; init; } = 4317;
+
     /// <summary>The port of /metrics, /healthz and /readyz, named agent-metrics for the PodMonitor.</summary>
     public int MetricsPort { get; init; } = 9464;
 
