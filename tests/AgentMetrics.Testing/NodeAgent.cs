@@ -21,7 +21,8 @@ public sealed class NodeAgent
     /// <summary>The port the injected sidecar serves /metrics on, on every address of the pod.</summary>
     public const int MetricsPort = 9464;
 
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    // Longer than the agent's own 30 s wait for its sidecar, so a slow sidecar shows as the agent's 504, not as a client timeout.
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(40) };
 
     private NodeAgent(string @namespace, string name, string podIp, JsonNode pod)
     {

@@ -28,6 +28,8 @@
 /* The largest report taken from outside: an OTLP request of a thousand metrics fits. */
 #define MAX_BODY (16L * 1024 * 1024)
 #define MAX_HEAD 16384
+/* How long a relayed report may wait for the sidecar's answer. */
+#define UPSTREAM_TIMEOUT_SECONDS 30
 
 static volatile sig_atomic_t stopping;
 
@@ -181,11 +183,21 @@ static void relay(int client, const struct sockaddr_in *sidecar) {
         answer(client, 502, "Bad Gateway", "{\"error\":\"the sidecar is not reachable\"}");
         return;
     }
+    /* A loaded node can take the sidecar seconds to answer; the client hears why when it does not. */
+    set_timeout(upstream, UPSTREAM_TIMEOUT_SECONDS);
     char buffer[65536];
     ssize_t got;
+    size_t relayed = 0;
     while ((got = read(upstream, buffer, sizeof buffer)) > 0 && write_all(client, buffer, (size_t)got) == 0) {
+        relayed += (size_t)got;
     }
+    int timed_out = got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     close(upstream);
+    if (relayed == 0 && timed_out) {
+        answer(client, 504, "Gateway Timeout", "{\"error\":\"the sidecar did not answer within 30 s\"}");
+    } else if (relayed == 0) {
+        answer(client, 502, "Bad Gateway", "{\"error\":\"the sidecar closed the connection without an answer\"}");
+    }
 }
 
 static long long now_ms(void) {
