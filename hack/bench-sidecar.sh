@@ -22,7 +22,7 @@ dotnet publish src/Sidecar -c Release -r linux-x64 --nologo -v quiet -o artifact
 export AGENT_METRICS_SIDECAR=$PWD/artifacts/sidecar/agent-metrics-sidecar
 # The baseline for start-up and idle memory: the same code as the trimmed ReadyToRun build it shipped as before.
 dotnet publish src/Sidecar -c Release -r linux-x64 --nologo -v quiet --artifacts-path "$work/readytorun-build" \
-  -p:PublishAot=false -p:PublishTrimmed=true -p:PublishReadyToRun=true -o "$work/readytorun" >/dev/null
+  -p:PublishAot=false -o "$work/readytorun" >/dev/null
 export AGENT_METRICS_SIDECAR_BASELINE=$work/readytorun/agent-metrics-sidecar
 [ -d tests/peers/js/node_modules ] || (cd tests/peers/js && npm ci --no-audit --no-fund >/dev/null)
 
@@ -85,7 +85,7 @@ bytes=$(cat "$work"/bdn/*.log 2>/dev/null | grep -o 'bytes per scrape: [A-Za-z]*
   echo "  The peer is the sidecar's own HTTP server on the same core, reading each body and throwing it away: the rate HTTP alone allows."
   echo "  \"cores used\" is the sidecar's CPU time over the counted window."
   echo "- **e.** VmRSS from \`/proc/PID/status\`. Idle: a fresh sidecar 5 s after /readyz; the baseline is the same code published as the trimmed"
-  echo "  ReadyToRun build it shipped as before (\`-p:PublishAot=false -p:PublishTrimmed=true -p:PublishReadyToRun=true\`). Start: from just before the"
+  echo "  ReadyToRun build it shipped as before (\`dotnet publish -p:PublishAot=false\`). Start: from just before the"
   echo "  process is started (through \`bash -c exec\` and \`taskset\`, as every server here) until a plain socket's \`GET /readyz\`, tried every millisecond,"
   echo "  answers 200; 10 fresh processes of each build. Set: 1000 metrics (the default \`--max-metrics\`, which counts"
   echo "  the built-in ones; the rest are OTLP pass-through metrics shaped like bench-set.mjs: cumulative 16-bucket histograms, cumulative sums and"
