@@ -70,7 +70,7 @@ bytes=$(cat "$work"/bdn/*.log 2>/dev/null | grep -o 'bytes per scrape: [A-Za-z]*
   echo
   echo "How each is measured:"
   echo
-  echo "- **a.** BenchmarkDotNet 0.15.8, MemoryDiagnoser, 5 warm-up and 20 measured iterations, each benchmark compiled with NativeAOT as the sidecar ships. Three labels, existing series;"
+  echo "- **a.** BenchmarkDotNet 0.15.8, MemoryDiagnoser, 5 warm-up and 20 measured iterations, under the JIT (BenchmarkDotNet's NativeAOT toolchain restores from a feed this machine cannot reach); rows c to f run the NativeAOT sidecar. Three labels, existing series;"
   echo "  \"GetOrAdd(key)\" looks the series up by a cached \`string[3]\` on every call. The baseline is the OpenTelemetry .NET SDK 1.15.3:"
   echo "  \`Counter<long>.Add\` / \`Histogram<double>.Record\` with a \`TagList\` of three tags, the histogram given the same 16 bounds by a View,"
   echo "  in a MeterProvider whose periodic reader (60 s) exports to an exporter that discards. Histogram values cycle through 16 values spread over the buckets."

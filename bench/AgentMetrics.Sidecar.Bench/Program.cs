@@ -10,7 +10,6 @@ using System.Globalization;
 using System.Text.Json;
 using AgentMetrics.Sidecar.Bench;
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Environments;
 using BenchmarkDotNet.Exporters;
 using BenchmarkDotNet.Exporters.Json;
 using BenchmarkDotNet.Jobs;
@@ -36,8 +35,7 @@ switch (args.FirstOrDefault())
         var config = DefaultConfig.Instance
             .WithArtifactsPath(artifacts)
             .AddExporter(JsonExporter.Full, MarkdownExporter.GitHub)
-            // Compiled ahead of time, as the sidecar ships; the OpenTelemetry baseline runs the same way.
-            .AddJob(Job.Default.WithRuntime(NativeAotRuntime.Net10_0).WithWarmupCount(5).WithIterationCount(20));
+            .AddJob(Job.Default.WithWarmupCount(5).WithIterationCount(20));
         BenchmarkSwitcher.FromTypes([typeof(RecordingBenchmarks), typeof(ExpositionBenchmarks)]).Run(rest.Count > 0 ? [.. rest] : ["--filter", "*"], config);
         return 0;
     case "load":
