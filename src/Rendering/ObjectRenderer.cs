@@ -82,7 +82,8 @@ public static class ObjectRenderer
         Name = name,
         Namespace = @namespace,
         Labels = labels,
-        OwnerReferences = owner is null
+        // An owner read from a file (the CLI's render) has no uid yet, and a reference without one is refused.
+        OwnerReferences = owner?.Metadata.Uid is null
             ? null
             :
             [
