@@ -64,7 +64,8 @@ public static class ObjectRenderer
                 json["annotations"] = new JsonObject(rule.Annotations.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)a.Value)));
             }
 
-            rules.Add(json);
+            // JsonNode, not JsonObject: the generic Add<T> is not trim-safe, and the kubectl plugin is trimmed.
+            rules.Add((JsonNode)json);
         }
 
         return new JsonObject { ["name"] = group.Name, ["interval"] = group.Interval, ["rules"] = rules };

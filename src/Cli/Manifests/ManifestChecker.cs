@@ -29,6 +29,7 @@ public static partial class ManifestChecker
         var thresholds = new List<(Manifest Manifest, AlertThreshold Object)>();
         var seen = new Dictionary<string, Manifest>(StringComparer.Ordinal);
         var index = 0;
+        var @checked = 0;
         foreach (var manifest in manifests)
         {
             if (manifest.Kind is not ("AgentMetricDefinition" or "AlertThreshold") || !manifest.ApiVersion.StartsWith(ApiGroup.Group + "/", StringComparison.Ordinal))
@@ -36,6 +37,7 @@ public static partial class ManifestChecker
                 continue;
             }
 
+            @checked++;
             var name = (manifest.Json["metadata"] as JsonObject)?["name"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : "";
             void Report(string field, string rule, string @namespace, Severity severity = Severity.Error) =>
                 problems.Add(new(manifest.File, manifest.LineOf(field), manifest.Kind, @namespace, name, field, rule, severity));
@@ -127,7 +129,7 @@ public static partial class ManifestChecker
             .OrderBy(p => p.File, StringComparer.Ordinal)
             .ThenBy(p => p.Line)
             .ToList();
-        return new CheckResult(sorted, validDefinitions, validThresholds, definitions.Count + thresholds.Count);
+        return new CheckResult(sorted, validDefinitions, validThresholds, @checked);
     }
 
     private static Problem Of(Manifest manifest, Kubernetes.Models.IKubernetesObject obj, FieldError error, Severity severity) =>
