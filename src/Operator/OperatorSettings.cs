@@ -10,6 +10,9 @@ public sealed partial record OperatorSettings
     /// <summary>A kubeconfig to use; empty means $KUBECONFIG, ~/.kube/config, or the pod's service account.</summary>
     public string? Kubeconfig { get; init; }
 
+    /// <summary>The kubeconfig context to use; empty means its current-context.</summary>
+    public string? Context { get; init; }
+
     /// <summary>The namespace the operator runs in: its leader-election Lease lives there.</summary>
     public string Namespace { get; init; } = Names.OperatorNamespace;
 
