@@ -15,6 +15,9 @@ PHASE := hack/phase.sh
 # The sidecar as it ships: one native executable compiled ahead of time (NativeAOT) for linux-x64. Tests and benchmarks run this.
 SIDECAR_PUBLISHED := artifacts/sidecar/agent-metrics-sidecar
 export AGENT_METRICS_SIDECAR ?= $(CURDIR)/$(SIDECAR_PUBLISHED)
+# The kubectl plugin as it ships: one self-contained, trimmed file; on PATH, kubectl runs it as `kubectl agentmetrics`.
+CLI_PUBLISHED := artifacts/cli/kubectl-agentmetrics
+export AGENT_METRICS_CLI ?= $(CURDIR)/$(CLI_PUBLISHED)
 # The operator as its image ships it: self-contained for linux-x64, run in-cluster on a local node.
 OPERATOR_PUBLISHED := artifacts/operator/agent-metrics-operator
 # The OCI image archives a local node imports (pause, the operator, the sidecar, an example agent); built without Docker.
@@ -23,7 +26,7 @@ export AGENT_METRICS_IMAGES ?= $(CURDIR)/$(IMAGES)
 # Where hack/install-deps.sh recorded the Kubernetes binaries it built (the pause program among them).
 KUBE_BIN_RECORD := $${AGENT_METRICS_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/agent-metrics}/bin-dir
 
-.PHONY: help deps build publish-sidecar publish-operator images format lint test demo golden bench-runtime bench-sidecar bench-webhook bench-lag bench-fleet clean
+.PHONY: help deps build publish-sidecar publish-operator publish-cli images format lint test demo golden bench-runtime bench-sidecar bench-webhook bench-lag bench-fleet clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -40,6 +43,9 @@ publish-sidecar: ## Publish the sidecar as it ships (NativeAOT, one native execu
 publish-operator: ## Publish the operator as its image ships it (self-contained) to artifacts/operator
 	@$(PHASE) "publish the operator" dotnet publish src/Operator -c Release -r linux-x64 --nologo -v quiet -o artifacts/operator
 
+publish-cli: ## Publish the kubectl plugin (self-contained, trimmed, one file) to artifacts/cli/kubectl-agentmetrics
+	@$(PHASE) "publish the kubectl plugin" dotnet publish src/Cli -c Release -r linux-x64 --nologo -v quiet -o $(dir $(CLI_PUBLISHED))
+
 images: deps publish-sidecar publish-operator ## Build the local node's OCI image archives into artifacts/images, without Docker
 	@$(PHASE) "images" hack/build-images.sh $(dir $(SIDECAR_PUBLISHED)) $(dir $(OPERATOR_PUBLISHED)) "$$(cat "$(KUBE_BIN_RECORD)")" $(IMAGES)
 
@@ -49,7 +55,7 @@ format: ## Format the code in place
 lint: ## Fail when the code is not `dotnet format` clean
 	@$(PHASE) "format check" dotnet format $(SOLUTION) --verify-no-changes --no-restore
 
-test: deps build lint publish-sidecar publish-operator images ## Run every test against real servers
+test: deps build lint publish-sidecar publish-operator publish-cli images ## Run every test against real servers
 	@$(PHASE) "stop what earlier runs left" hack/reap.sh sweep "$(AGENT_METRICS_TEST_ROOT)"
 	@rm -rf $(RESULTS)
 	@$(PHASE) "tests" dotnet test $(SOLUTION) -c Release --no-build --nologo \

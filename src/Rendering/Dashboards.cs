@@ -323,10 +323,10 @@ public static class Dashboards
         var top = $"topk($topn, {LargestScore(false)})";
         for (var i = 0; i < RuleRenderer.FleetScored.Count; i++)
         {
-            targets.Add(Instant(Target($"{RuleRenderer.FleetZScore(RuleRenderer.FleetScored[i].Series)}{{{Fleet}}} and on (namespace, agent) {top}", titles[i], refs[i])));
+            targets.Add((JsonNode)Instant(Target($"{RuleRenderer.FleetZScore(RuleRenderer.FleetScored[i].Series)}{{{Fleet}}} and on (namespace, agent) {top}", titles[i], refs[i])));
         }
 
-        targets.Add(Instant(Target(top, "largest |z|", "D")));
+        targets.Add((JsonNode)Instant(Target(top, "largest |z|", "D")));
         var panel = Panel(layout, 24, 8, "table", "Anomalies: the $topn agents furthest from their namespace's fleet, in standard deviations", "none", targets);
         panel["fieldConfig"]!["defaults"]!["thresholds"] = OutlierSteps();
         panel["fieldConfig"]!["defaults"]!["decimals"] = 1;
@@ -400,7 +400,7 @@ public static class Dashboards
     /// </summary>
     public static string FiringAlerts(string agents) => $"ALERTS{{alertstate=\"firing\", threshold!=\"\", {agents}}}";
 
-    private static JsonObject Dashboard(string uid, string title, string refresh, string from, string alerts, List<JsonObject> panels, JsonArray variables) => new()
+    private static JsonObject Dashboard(string uid, string title, string refresh, string from, string alerts, List<JsonObject> panels, JsonNode[] variables) => new()
     {
         ["uid"] = uid,
         ["title"] = title,
@@ -414,7 +414,7 @@ public static class Dashboards
         ["timepicker"] = new JsonObject { ["refresh_intervals"] = new JsonArray("1s", "5s", "10s", "30s", "1m", "5m", "15m", "1h") },
         ["schemaVersion"] = SchemaVersion,
         ["version"] = 1,
-        ["templating"] = new JsonObject { ["list"] = variables },
+        ["templating"] = new JsonObject { ["list"] = new JsonArray(variables) },
         ["annotations"] = new JsonObject
         {
             ["list"] = new JsonArray(new JsonObject
