@@ -65,7 +65,7 @@ demo: deps build images ## Run everything locally, on a real node, with a fleet 
 	@hack/reap.sh sweep "$(DEMO_ROOT)"
 	@AGENT_METRICS_TEST_ROOT="$(DEMO_ROOT)" dotnet demo/AgentMetrics.Demo/bin/Release/net10.0/agent-metrics-demo.dll --agents $(AGENTS)
 
-golden: build ## Rewrite generated files (docs/metrics.md, renderer golden files) from the code
+golden: build ## Rewrite generated files (docs/metrics.md, renderer and dashboard golden files) from the code
 	@AGENT_METRICS_UPDATE_GOLDEN=1 dotnet test tests/AgentMetrics.Api.Tests -c Release --no-build --nologo -v quiet
 	@AGENT_METRICS_UPDATE_GOLDEN=1 dotnet test tests/AgentMetrics.Rendering.Tests -c Release --no-build --nologo -v quiet
 

@@ -566,7 +566,6 @@ public static class Dashboards
         ["query"] = "prometheus",
         ["refresh"] = 1,
         ["hide"] = 0,
-        ["current"] = new JsonObject(),
     };
 
     private static JsonObject QueryVariable(string name, string query, bool all, bool hide = false)
@@ -576,13 +575,11 @@ public static class Dashboards
             ["name"] = name,
             ["type"] = "query",
             ["datasource"] = Datasource.DeepClone(),
-            ["definition"] = query,
             ["query"] = new JsonObject { ["query"] = query, ["refId"] = "PrometheusVariableQueryEditor-VariableQuery" },
             ["refresh"] = 2,
             ["sort"] = 1,
             ["multi"] = all,
             ["includeAll"] = all,
-            ["current"] = new JsonObject(),
         };
         if (all)
         {

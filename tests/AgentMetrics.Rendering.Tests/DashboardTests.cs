@@ -204,7 +204,7 @@ public sealed class DashboardTests
         Assert.Contains(exprs, e => e.Contains(":baseline_upper_", StringComparison.Ordinal));
         Assert.Contains(exprs, e => e.Contains(":baseline_lower_", StringComparison.Ordinal));
         var anomaly = detail["templating"]!["list"]!.AsArray().Single(v => (string?)v!["name"] == "anomaly")!;
-        Assert.Contains(":baseline_upper_", (string)anomaly["definition"]!, StringComparison.Ordinal);
+        Assert.Contains(":baseline_upper_", (string)anomaly["query"]!["query"]!, StringComparison.Ordinal);
 
         var anomalous = Samples.Thresholds().Single(t => t.Spec.Anomaly is not null);
         var rules = RuleRenderer.ForThreshold(anomalous, Samples.MetricOf(anomalous.Spec.Metric, Samples.Definitions())).Rules;
