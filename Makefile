@@ -23,7 +23,7 @@ export AGENT_METRICS_IMAGES ?= $(CURDIR)/$(IMAGES)
 # Where hack/install-deps.sh recorded the Kubernetes binaries it built (the pause program among them).
 KUBE_BIN_RECORD := $${AGENT_METRICS_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/agent-metrics}/bin-dir
 
-.PHONY: help deps build publish-sidecar publish-operator images format lint test demo golden bench-runtime bench-sidecar bench-webhook bench-lag bench-fleet clean
+.PHONY: help deps build publish-sidecar publish-operator images format lint test demo golden bench-runtime bench-sidecar bench-webhook bench-lag bench-fleet bench-dashboards clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ bench-lag: deps publish-sidecar ## The lag report: event to queryable, push and 
 
 bench-fleet: deps ## The operator with 5000 agent pods, 1000 definitions and 5000 streams; pushes of 1000 and 5000 agents into VictoriaMetrics and Prometheus (writes bench/results/)
 	@$(PHASE) "fleet benchmark" hack/bench-fleet.sh 5000 1000 10
+
+bench-dashboards: deps ## Every dashboard query against a real Prometheus holding 50, 500 and 5000 agents' history: time and samples per query (writes bench/results/)
+	@$(PHASE) "dashboards benchmark" hack/bench-dashboards.sh 50,500,5000 10
 
 clean: ## Remove build output
 	@rm -rf artifacts src/*/bin src/*/obj tests/*/bin tests/*/obj bench/*/bin bench/*/obj
