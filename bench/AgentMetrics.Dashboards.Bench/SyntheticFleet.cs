@@ -9,8 +9,9 @@ namespace AgentMetrics.Dashboards.Bench;
 
 /// <summary>
 /// A fleet's history, as its sidecars would have delivered it: one pod per agent, each the sidecar's own
-/// MetricRegistry (the built-in families, the sidecar's own metrics, and in namespace "agents" the custom
-/// metrics of config/samples' definitions) plus its pod's cAdvisor container series. Every scrape interval
+/// MetricRegistry (the built-in families and, in namespace "agents", the custom
+/// metrics of config/samples' definitions; of the sidecar's own metrics only the one a dashboard reads) plus its
+/// pod's cAdvisor container series. Every scrape interval
 /// of the history each agent finishes a few tasks, whose outcomes, durations, cost, tokens and model calls
 /// are recorded through the registry; the state is then written at that time through the sidecar's
 /// remote-write encoder, every series at one timestamp before the next, so a fresh Prometheus takes it in order.
@@ -23,7 +24,10 @@ public sealed class SyntheticFleet
     /// <summary>Namespaces the fleet is spread over, the sample one first.</summary>
     public static readonly string[] Namespaces = [SampleNamespace, .. Enumerable.Range(1, 9).Select(i => $"team-{i:D2}")];
 
-    private const int SamplesPerRequest = 5000;
+    private const int SamplesPerRequest = 20000;
+
+    /// <summary>The one series of the sidecar's own metrics a dashboard reads (pods reporting); the others are left out of the history to keep it quick to write.</summary>
+    private const string PodsReportingSeries = "agent_metrics_sidecar_series";
     private static readonly string[] Outcomes = ["success", "failure", "timeout"];
     private static readonly string[] Containers = ["agent", "agent-metrics-sidecar"];
     private readonly List<Pod> _pods;
@@ -86,6 +90,11 @@ public sealed class SyntheticFleet
                 encoder.Reset();
                 foreach (var family in registry.Families)
                 {
+                    if (family.Spec.Origin == FamilyOrigin.Self && family.Name != PodsReportingSeries)
+                    {
+                        continue;
+                    }
+
                     foreach (var series in family.Series)
                     {
                         encoder.Add(series, timestampMs);

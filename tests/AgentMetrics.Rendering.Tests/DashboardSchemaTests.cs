@@ -33,6 +33,7 @@ public sealed class DashboardSchemaTests
         var fleet = Dashboards.FleetOverview();
         fleet["graphTooltip"] = "shared";
         fleet["panels"]![0]!["gridPos"]!["w"] = "wide";
+        fleet["panels"]![1]!["tittle"] = "a misspelt title";
 
         var (exitCode, output) = await CheckAsync([fleet]);
 
@@ -40,6 +41,7 @@ public sealed class DashboardSchemaTests
         Assert.Contains("agent-metrics-fleet: schema: ", output, StringComparison.Ordinal);
         Assert.Contains("(at \"graphTooltip\": \"shared\",)", output, StringComparison.Ordinal);
         Assert.Contains("(at \"w\": \"wide\",)", output, StringComparison.Ordinal);
+        Assert.Contains("'\"tittle\"' does not exist in type", output, StringComparison.Ordinal);
     }
 
     [Fact]

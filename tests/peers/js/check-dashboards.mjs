@@ -86,7 +86,9 @@ function typeCheck(dashboards) {
       if (!m) return `tsc: ${line}`;
       const name = basename(m.groups.file);
       const source = sources.get(name)?.split('\n')[Number(m.groups.line) - 3]?.trim() ?? '';
-      return `${name}: schema: ${m.groups.message}${source ? ` (at ${source})` : ''}`;
+      // tsc spells out the whole expected type; its first 200 characters say enough beside the JSON line.
+      const message = m.groups.message.length > 200 ? `${m.groups.message.slice(0, 200)}…` : m.groups.message;
+      return `${name}: schema: ${message}${source ? ` (at ${source})` : ''}`;
     });
   } finally {
     rmSync(work, { recursive: true, force: true });
