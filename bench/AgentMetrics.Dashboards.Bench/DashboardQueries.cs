@@ -22,8 +22,8 @@ public sealed record DashboardQuery(string Dashboard, string Panel, string RefId
 /// </summary>
 public static class DashboardQueries
 {
-    /// <summary>The range every query covers.</summary>
-    public static readonly TimeSpan Range = TimeSpan.FromHours(1);
+    /// <summary>The range every query covers: an hour unless the run asks for less.</summary>
+    public static TimeSpan Range { get; set; } = TimeSpan.FromHours(1);
 
     private static readonly TimeSpan ScrapeInterval = TimeSpan.FromSeconds(15);
 

@@ -12,10 +12,11 @@ using AgentMetrics.Testing;
 // the operator's recording rules record from them (backfilled with promtool over the same hour). For each
 // fleet size: wall time p50/p99 and samples read per query, and beside them the unbounded query the
 // overview used to draw (p99 by agent from raw buckets), measured in the same run.
-//   usage: AgentMetrics.Dashboards.Bench [--agents 50,500,5000] [--repetitions 10] --out FILE
+//   usage: AgentMetrics.Dashboards.Bench [--agents 50,500,5000] [--repetitions 10] [--minutes 60] --out FILE
 var output = Text("--out", "") is { Length: > 0 } o ? o : throw new ArgumentException("--out FILE is required");
 var sizes = Text("--agents", "50,500,5000").Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray();
 var repetitions = int.Parse(Text("--repetitions", "10"), CultureInfo.InvariantCulture);
+DashboardQueries.Range = TimeSpan.FromMinutes(int.Parse(Text("--minutes", "60"), CultureInfo.InvariantCulture));
 
 var definitions = Samples<AgentMetricDefinition>("agentmetricdefinition-*.yaml", ApiJsonContext.Default.AgentMetricDefinition);
 var thresholds = Samples<AlertThreshold>("alertthreshold-*.yaml", ApiJsonContext.Default.AlertThreshold);
@@ -52,7 +53,7 @@ foreach (var agents in sizes)
         rows.Add((query, await timer.MeasureAsync(query.Expr, query.Step, repetitions)));
     }
 
-    report.AppendLine(CultureInfo.InvariantCulture, $"## {agents} agents");
+    report.AppendLine(CultureInfo.InvariantCulture, $"## {agents} agents, the last {DashboardQueries.Format(DashboardQueries.Range)}");
     report.AppendLine();
     report.AppendLine(CultureInfo.InvariantCulture,
         $"{fleet.SeriesCount:N0} raw series ({fleet.SeriesCount / agents} per agent), {fleet.SamplesWritten:N0} raw samples written in {written.TotalSeconds:0} s;"
