@@ -17,8 +17,9 @@ public sealed record DashboardQuery(string Dashboard, string Panel, string RefId
 /// 24 grid columns), rounded as Grafana rounds intervals, and no shorter than the panel's min interval or,
 /// without one, the datasource's scrape interval (15 s, its default); that is also the range query's step.
 /// <c>$__rate_interval</c> is max($__interval + scrape interval, 4 × scrape interval), the scrape interval
-/// being the panel's min interval when it has one. A variable showing "All" becomes its allValue; the
-/// detail dashboard shows the first agent of the sample namespace; <c>$topn</c> its default.
+/// being the panel's min interval when it has one. A variable showing "All" becomes its allValue (or, without
+/// one, its values: the agent's pod); the detail dashboard shows the first agent of the sample namespace;
+/// <c>$topn</c> its default.
 /// </summary>
 public static class DashboardQueries
 {
@@ -71,6 +72,8 @@ public static class DashboardQueries
                 {
                     "namespace" => SyntheticFleet.SampleNamespace,
                     "agent" => SyntheticFleet.AgentName(0),
+                    // "All" without an allValue: the regex of the variable's values, the agent's one pod.
+                    "pod" => SyntheticFleet.PodName(0),
                     _ => name,
                 };
         }

@@ -41,6 +41,9 @@ public sealed class SyntheticFleet
     /// <summary>The name of agent <paramref name="index"/>.</summary>
     public static string AgentName(int index) => $"agent-{index:D5}";
 
+    /// <summary>The name of agent <paramref name="index"/>'s one pod.</summary>
+    public static string PodName(int index) => $"{AgentName(index)}-0";
+
     /// <summary>Series the fleet holds (each histogram bucket, sum and count one series).</summary>
     public long SeriesCount { get; private set; }
 
@@ -138,7 +141,7 @@ public sealed class SyntheticFleet
             _random = new Random(index);
             var @namespace = Namespaces[index % Namespaces.Length];
             var agent = AgentName(index);
-            var pod = $"{agent}-0";
+            var pod = PodName(index);
             // Agents differ in load, and one in fifty is slow: the outliers the dashboards pick out.
             _tasksPerSecond = 0.1 + (0.5 * _random.NextDouble());
             _slowness = index % 50 == 7 ? 4 : 1;

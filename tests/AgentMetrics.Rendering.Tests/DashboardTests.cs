@@ -217,6 +217,20 @@ public sealed class DashboardTests
     }
 
     [Fact]
+    public void TheDetailDashboardsAllPodsAreTheAgentsOwnSoTheContainerPanelsShowOnlyItsContainers()
+    {
+        var detail = Dashboards.AgentDetail();
+        var pod = detail["templating"]!["list"]!.AsArray().Single(v => (string?)v!["name"] == "pod")!;
+        Assert.True((bool)pod["includeAll"]!);
+        // Grafana's "All" without an allValue is the regex of the variable's values: the agent's pods, not ".*".
+        Assert.Null(pod["allValue"]);
+        Assert.Contains("agent=\"$agent\"", (string)pod["query"]!["query"]!, StringComparison.Ordinal);
+        var containers = Expressions(detail).Where(e => e.Contains("container_", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, containers.Count);
+        Assert.All(containers, e => Assert.Contains("pod=~\"$pod\"", e, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void ACustomHistogramsHeatmapIsARateOverTheRateIntervalNotAnIncreaseOverAFixedWindow()
     {
         var heatmaps = Dashboards.CustomMetrics(Samples.Namespace, Samples.Definitions())
