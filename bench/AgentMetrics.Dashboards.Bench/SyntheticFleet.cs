@@ -44,7 +44,7 @@ public sealed class SyntheticFleet
     /// <summary>The name of agent <paramref name="index"/>'s one pod.</summary>
     public static string PodName(int index) => $"{AgentName(index)}-0";
 
-    /// <summary>Series the fleet holds (each histogram bucket, sum and count one series).</summary>
+    /// <summary>Series the fleet holds at the end of the history (each histogram bucket, sum and count one series).</summary>
     public long SeriesCount { get; private set; }
 
     /// <summary>Samples written.</summary>
@@ -62,7 +62,7 @@ public sealed class SyntheticFleet
                 pod.Advance(interval, step);
             }
 
-            var bodies = Encode(t.ToUnixTimeMilliseconds(), step == 0);
+            var bodies = Encode(t.ToUnixTimeMilliseconds(), t + interval > to);
             // The requests of one timestamp go out together; the next timestamp's only after, so each series stays in order.
             await Parallel.ForEachAsync(bodies, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (body, cancel) =>
             {
@@ -79,7 +79,7 @@ public sealed class SyntheticFleet
         }
     }
 
-    private List<byte[]> Encode(long timestampMs, bool count)
+    private List<byte[]> Encode(long timestampMs, bool last)
     {
         var bodies = new List<byte[]>();
         var request = new ArrayBufferWriter<byte>(256 * 1024);
@@ -110,7 +110,8 @@ public sealed class SyntheticFleet
 
             if (samples >= SamplesPerRequest || pod == _pods[^1])
             {
-                if (count)
+                // Series come into being as their labels first occur (a rarer outcome, an error type): counted at the end.
+                if (last)
                 {
                     SeriesCount += samples;
                 }
