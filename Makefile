@@ -26,7 +26,7 @@ export AGENT_METRICS_IMAGES ?= $(CURDIR)/$(IMAGES)
 # Where hack/install-deps.sh recorded the Kubernetes binaries it built (the pause program among them).
 KUBE_BIN_RECORD := $${AGENT_METRICS_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/agent-metrics}/bin-dir
 
-.PHONY: help deps build publish-sidecar publish-operator publish-cli images format lint test demo golden bench-runtime bench-sidecar bench-webhook bench-lag bench-fleet clean
+.PHONY: help deps build publish-sidecar publish-operator publish-cli images format lint test demo golden bench-runtime bench-sidecar bench-webhook bench-lag bench-fleet bench-dashboards clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -71,7 +71,7 @@ demo: deps build images ## Run everything locally, on a real node, with a fleet 
 	@hack/reap.sh sweep "$(DEMO_ROOT)"
 	@AGENT_METRICS_TEST_ROOT="$(DEMO_ROOT)" dotnet demo/AgentMetrics.Demo/bin/Release/net10.0/agent-metrics-demo.dll --agents $(AGENTS)
 
-golden: build ## Rewrite generated files (docs/metrics.md, renderer golden files) from the code
+golden: build ## Rewrite generated files (docs/metrics.md, renderer and dashboard golden files) from the code
 	@AGENT_METRICS_UPDATE_GOLDEN=1 dotnet test tests/AgentMetrics.Api.Tests -c Release --no-build --nologo -v quiet
 	@AGENT_METRICS_UPDATE_GOLDEN=1 dotnet test tests/AgentMetrics.Rendering.Tests -c Release --no-build --nologo -v quiet
 
@@ -89,6 +89,9 @@ bench-lag: deps publish-sidecar ## The lag report: event to queryable, push and 
 
 bench-fleet: deps ## The operator with 5000 agent pods, 1000 definitions and 5000 streams; pushes of 1000 and 5000 agents into VictoriaMetrics and Prometheus (writes bench/results/)
 	@$(PHASE) "fleet benchmark" hack/bench-fleet.sh 5000 1000 10
+
+bench-dashboards: deps ## Every dashboard query against a real Prometheus holding 50, 500 and 5000 agents' history: time and samples per query (writes bench/results/)
+	@$(PHASE) "dashboards benchmark" hack/bench-dashboards.sh 50,500,5000 10
 
 clean: ## Remove build output
 	@rm -rf artifacts src/*/bin src/*/obj tests/*/bin tests/*/obj bench/*/bin bench/*/obj

@@ -132,7 +132,9 @@ public static class Dashboards
                 DatasourceVariable(),
                 QueryVariable("namespace", $"label_values({RuleRenderer.PodsReporting}, namespace)", all: false),
                 QueryVariable("agent", "label_values(agent_metrics_sidecar_series{namespace=\"$namespace\"}, agent)", all: false),
-                QueryVariable("pod", "label_values(agent_metrics_sidecar_series{namespace=\"$namespace\", agent=\"$agent\"}, pod)", all: true),
+                // No allValue: "All" is then the regex of the agent's own pods, where ".*" would be every pod of the
+                // namespace, and the container panels (cAdvisor series carry no agent label) would sum the namespace's.
+                QueryVariable("pod", "label_values(agent_metrics_sidecar_series{namespace=\"$namespace\", agent=\"$agent\"}, pod)", all: true, anyValue: false),
                 QueryVariable("anomaly", $"label_values({BandSeries("upper", "namespace=\"$namespace\", agent=\"$agent\"")}, threshold)", all: true, hide: true),
             ]);
     }
@@ -566,25 +568,22 @@ public static class Dashboards
         ["query"] = "prometheus",
         ["refresh"] = 1,
         ["hide"] = 0,
-        ["current"] = new JsonObject(),
     };
 
-    private static JsonObject QueryVariable(string name, string query, bool all, bool hide = false)
+    private static JsonObject QueryVariable(string name, string query, bool all, bool hide = false, bool anyValue = true)
     {
         var variable = new JsonObject
         {
             ["name"] = name,
             ["type"] = "query",
             ["datasource"] = Datasource.DeepClone(),
-            ["definition"] = query,
             ["query"] = new JsonObject { ["query"] = query, ["refId"] = "PrometheusVariableQueryEditor-VariableQuery" },
             ["refresh"] = 2,
             ["sort"] = 1,
             ["multi"] = all,
             ["includeAll"] = all,
-            ["current"] = new JsonObject(),
         };
-        if (all)
+        if (all && anyValue)
         {
             variable["allValue"] = ".*";
         }
