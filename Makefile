@@ -15,6 +15,9 @@ PHASE := hack/phase.sh
 # The sidecar as it ships: one native executable compiled ahead of time (NativeAOT) for linux-x64. Tests and benchmarks run this.
 SIDECAR_PUBLISHED := artifacts/sidecar/agent-metrics-sidecar
 export AGENT_METRICS_SIDECAR ?= $(CURDIR)/$(SIDECAR_PUBLISHED)
+# The kubectl plugin as it ships: one self-contained, trimmed file; on PATH, kubectl runs it as `kubectl agentmetrics`.
+CLI_PUBLISHED := artifacts/cli/kubectl-agentmetrics
+export AGENT_METRICS_CLI ?= $(CURDIR)/$(CLI_PUBLISHED)
 # The operator as its image ships it: self-contained for linux-x64, run in-cluster on a local node.
 OPERATOR_PUBLISHED := artifacts/operator/agent-metrics-operator
 # The OCI image archives a local node imports (pause, the operator, the sidecar, an example agent); built without Docker.
@@ -23,7 +26,7 @@ export AGENT_METRICS_IMAGES ?= $(CURDIR)/$(IMAGES)
 # Where hack/install-deps.sh recorded the Kubernetes binaries it built (the pause program among them).
 KUBE_BIN_RECORD := $${AGENT_METRICS_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/agent-metrics}/bin-dir
 
-.PHONY: help deps build publish-sidecar publish-operator images format lint test demo golden bench-runtime bench-sidecar bench-webhook bench-lag bench-fleet clean
+.PHONY: help deps build publish-sidecar publish-operator publish-cli images format lint test demo golden bench-runtime bench-sidecar bench-webhook bench-lag bench-fleet bench-dashboards clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -40,6 +43,9 @@ publish-sidecar: ## Publish the sidecar as it ships (NativeAOT, one native execu
 publish-operator: ## Publish the operator as its image ships it (self-contained) to artifacts/operator
 	@$(PHASE) "publish the operator" dotnet publish src/Operator -c Release -r linux-x64 --nologo -v quiet -o artifacts/operator
 
+publish-cli: ## Publish the kubectl plugin (self-contained, trimmed, one file) to artifacts/cli/kubectl-agentmetrics
+	@$(PHASE) "publish the kubectl plugin" dotnet publish src/Cli -c Release -r linux-x64 --nologo -v quiet -o $(dir $(CLI_PUBLISHED))
+
 images: deps publish-sidecar publish-operator ## Build the local node's OCI image archives into artifacts/images, without Docker
 	@$(PHASE) "images" hack/build-images.sh $(dir $(SIDECAR_PUBLISHED)) $(dir $(OPERATOR_PUBLISHED)) "$$(cat "$(KUBE_BIN_RECORD)")" $(IMAGES)
 
@@ -49,7 +55,7 @@ format: ## Format the code in place
 lint: ## Fail when the code is not `dotnet format` clean
 	@$(PHASE) "format check" dotnet format $(SOLUTION) --verify-no-changes --no-restore
 
-test: deps build lint publish-sidecar publish-operator images ## Run every test against real servers
+test: deps build lint publish-sidecar publish-operator publish-cli images ## Run every test against real servers
 	@$(PHASE) "stop what earlier runs left" hack/reap.sh sweep "$(AGENT_METRICS_TEST_ROOT)"
 	@rm -rf $(RESULTS)
 	@$(PHASE) "tests" dotnet test $(SOLUTION) -c Release --no-build --nologo \
@@ -65,7 +71,7 @@ demo: deps build images ## Run everything locally, on a real node, with a fleet 
 	@hack/reap.sh sweep "$(DEMO_ROOT)"
 	@AGENT_METRICS_TEST_ROOT="$(DEMO_ROOT)" dotnet demo/AgentMetrics.Demo/bin/Release/net10.0/agent-metrics-demo.dll --agents $(AGENTS)
 
-golden: build ## Rewrite generated files (docs/metrics.md, renderer golden files) from the code
+golden: build ## Rewrite generated files (docs/metrics.md, renderer and dashboard golden files) from the code
 	@AGENT_METRICS_UPDATE_GOLDEN=1 dotnet test tests/AgentMetrics.Api.Tests -c Release --no-build --nologo -v quiet
 	@AGENT_METRICS_UPDATE_GOLDEN=1 dotnet test tests/AgentMetrics.Rendering.Tests -c Release --no-build --nologo -v quiet
 
@@ -83,6 +89,9 @@ bench-lag: deps publish-sidecar ## The lag report: event to queryable, push and 
 
 bench-fleet: deps ## The operator with 5000 agent pods, 1000 definitions and 5000 streams; pushes of 1000 and 5000 agents into VictoriaMetrics and Prometheus (writes bench/results/)
 	@$(PHASE) "fleet benchmark" hack/bench-fleet.sh 5000 1000 10
+
+bench-dashboards: deps ## Every dashboard query against a real Prometheus holding 50, 500 and 5000 agents' history: time and samples per query (writes bench/results/)
+	@$(PHASE) "dashboards benchmark" hack/bench-dashboards.sh 50,500,5000 10
 
 clean: ## Remove build output
 	@rm -rf artifacts src/*/bin src/*/obj tests/*/bin tests/*/obj bench/*/bin bench/*/obj

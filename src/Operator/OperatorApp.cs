@@ -37,8 +37,8 @@ public static class OperatorApp
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         client ??= new KubernetesClient(string.IsNullOrEmpty(settings.Kubeconfig)
-            ? KubernetesClientConfiguration.Default()
-            : Kubeconfig.Load(settings.Kubeconfig))
+            ? KubernetesClientConfiguration.Default(settings.Context is { Length: > 0 } context ? context : null)
+            : Kubeconfig.Load(settings.Kubeconfig, settings.Context is { Length: > 0 } named ? named : null))
         {
             UserAgent = $"{OperatorCommandLine.Program}/{typeof(OperatorApp).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"}",
             FieldManager = Names.FieldManager,

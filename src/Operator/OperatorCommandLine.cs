@@ -21,6 +21,7 @@ public static class OperatorCommandLine
     private static readonly Setting[] All =
     [
         new("--kubeconfig", "a kubeconfig to use", "$KUBECONFIG, ~/.kube/config, or the pod's service account", (s, v) => s with { Kubeconfig = v }),
+        new("--context", "the kubeconfig context to use", "the kubeconfig's current-context", (s, v) => s with { Context = v }),
         new("--namespace", "the namespace the operator runs in; its leader-election Lease lives there", Defaults.Namespace, (s, v) => s with { Namespace = v }),
         new("--identity", "this replica's identity in leader election (the pod's name in a cluster)", "the host name", (s, v) => s with { Identity = v }),
         new("--output", "what alert rules and scrape wiring are written as: prometheus-operator (PrometheusRule, PodMonitor) or configmaps (rule files and a scrape config for a Prometheus configured by hand)", Defaults.Output, (s, v) => s with { Output = v }),

@@ -10,17 +10,20 @@ public sealed partial record OperatorSettings
     /// <summary>A kubeconfig to use; empty means $KUBECONFIG, ~/.kube/config, or the pod's service account.</summary>
     public string? Kubeconfig { get; init; }
 
+    /// <summary>The kubeconfig context to use; empty means its current-context.</summary>
+    public string? Context { get; init; }
+
     /// <summary>The namespace the operator runs in: its leader-election Lease lives there.</summary>
-    public string Namespace { get; init; } = "agent-metrics-system";
+    public string Namespace { get; init; } = Names.OperatorNamespace;
 
     /// <summary>This replica's identity in leader election; the pod name in a cluster.</summary>
     public string Identity { get; init; } = Environment.MachineName;
 
     /// <summary>prometheus-operator (PrometheusRule, PodMonitor) or configmaps (rule files for a Prometheus configured by hand).</summary>
-    public string Output { get; init; } = "prometheus-operator";
+    public string Output { get; init; } = OutputOptions.DefaultMode;
 
     /// <summary>Labels for the Prometheus's rule and pod-monitor selectors, as key=value[,key=value].</summary>
-    public string SelectorLabels { get; init; } = "release=kube-prometheus-stack";
+    public string SelectorLabels { get; init; } = OutputOptions.DefaultSelectorLabels;
 
     /// <summary>HTTPS address of the webhooks, the definitions stream, health endpoints and /metrics.</summary>
     public string Listen { get; init; } = "https://0.0.0.0:9443";
@@ -155,20 +158,7 @@ public sealed partial record OperatorSettings
     internal TimeSpan StreamHeartbeat { get; init; } = Api.Streaming.DefinitionStream.HeartbeatInterval;
 
     /// <summary>The rendering options these settings describe.</summary>
-    public OutputOptions ToOutputOptions() => new()
-    {
-        Mode = Output switch
-        {
-            "prometheus-operator" => OutputMode.PrometheusOperator,
-            "configmaps" => OutputMode.ConfigMaps,
-            _ => throw new ArgumentException($"--output must be prometheus-operator or configmaps, got \"{Output}\""),
-        },
-        SelectorLabels = SelectorLabels.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(pair => pair.Split('=', 2))
-            .ToDictionary(
-                kv => kv[0],
-                kv => kv.Length == 2 ? kv[1] : throw new ArgumentException($"--selector-labels takes key=value pairs, got \"{kv[0]}\"")),
-    };
+    public OutputOptions ToOutputOptions() => OutputOptions.Parse(Output, SelectorLabels);
 
     [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9-]+=[^,]+$")]
     private static partial System.Text.RegularExpressions.Regex HeaderPair();

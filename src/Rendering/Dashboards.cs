@@ -132,7 +132,9 @@ public static class Dashboards
                 DatasourceVariable(),
                 QueryVariable("namespace", $"label_values({RuleRenderer.PodsReporting}, namespace)", all: false),
                 QueryVariable("agent", "label_values(agent_metrics_sidecar_series{namespace=\"$namespace\"}, agent)", all: false),
-                QueryVariable("pod", "label_values(agent_metrics_sidecar_series{namespace=\"$namespace\", agent=\"$agent\"}, pod)", all: true),
+                // No allValue: "All" is then the regex of the agent's own pods, where ".*" would be every pod of the
+                // namespace, and the container panels (cAdvisor series carry no agent label) would sum the namespace's.
+                QueryVariable("pod", "label_values(agent_metrics_sidecar_series{namespace=\"$namespace\", agent=\"$agent\"}, pod)", all: true, anyValue: false),
                 QueryVariable("anomaly", $"label_values({BandSeries("upper", "namespace=\"$namespace\", agent=\"$agent\"")}, threshold)", all: true, hide: true),
             ]);
     }
@@ -323,10 +325,10 @@ public static class Dashboards
         var top = $"topk($topn, {LargestScore(false)})";
         for (var i = 0; i < RuleRenderer.FleetScored.Count; i++)
         {
-            targets.Add(Instant(Target($"{RuleRenderer.FleetZScore(RuleRenderer.FleetScored[i].Series)}{{{Fleet}}} and on (namespace, agent) {top}", titles[i], refs[i])));
+            targets.Add((JsonNode)Instant(Target($"{RuleRenderer.FleetZScore(RuleRenderer.FleetScored[i].Series)}{{{Fleet}}} and on (namespace, agent) {top}", titles[i], refs[i])));
         }
 
-        targets.Add(Instant(Target(top, "largest |z|", "D")));
+        targets.Add((JsonNode)Instant(Target(top, "largest |z|", "D")));
         var panel = Panel(layout, 24, 8, "table", "Anomalies: the $topn agents furthest from their namespace's fleet, in standard deviations", "none", targets);
         panel["fieldConfig"]!["defaults"]!["thresholds"] = OutlierSteps();
         panel["fieldConfig"]!["defaults"]!["decimals"] = 1;
@@ -400,7 +402,7 @@ public static class Dashboards
     /// </summary>
     public static string FiringAlerts(string agents) => $"ALERTS{{alertstate=\"firing\", threshold!=\"\", {agents}}}";
 
-    private static JsonObject Dashboard(string uid, string title, string refresh, string from, string alerts, List<JsonObject> panels, JsonArray variables) => new()
+    private static JsonObject Dashboard(string uid, string title, string refresh, string from, string alerts, List<JsonObject> panels, JsonNode[] variables) => new()
     {
         ["uid"] = uid,
         ["title"] = title,
@@ -414,7 +416,7 @@ public static class Dashboards
         ["timepicker"] = new JsonObject { ["refresh_intervals"] = new JsonArray("1s", "5s", "10s", "30s", "1m", "5m", "15m", "1h") },
         ["schemaVersion"] = SchemaVersion,
         ["version"] = 1,
-        ["templating"] = new JsonObject { ["list"] = variables },
+        ["templating"] = new JsonObject { ["list"] = new JsonArray(variables) },
         ["annotations"] = new JsonObject
         {
             ["list"] = new JsonArray(new JsonObject
@@ -566,25 +568,22 @@ public static class Dashboards
         ["query"] = "prometheus",
         ["refresh"] = 1,
         ["hide"] = 0,
-        ["current"] = new JsonObject(),
     };
 
-    private static JsonObject QueryVariable(string name, string query, bool all, bool hide = false)
+    private static JsonObject QueryVariable(string name, string query, bool all, bool hide = false, bool anyValue = true)
     {
         var variable = new JsonObject
         {
             ["name"] = name,
             ["type"] = "query",
             ["datasource"] = Datasource.DeepClone(),
-            ["definition"] = query,
             ["query"] = new JsonObject { ["query"] = query, ["refId"] = "PrometheusVariableQueryEditor-VariableQuery" },
             ["refresh"] = 2,
             ["sort"] = 1,
             ["multi"] = all,
             ["includeAll"] = all,
-            ["current"] = new JsonObject(),
         };
-        if (all)
+        if (all && anyValue)
         {
             variable["allValue"] = ".*";
         }

@@ -6,6 +6,9 @@ namespace AgentMetrics.Rendering;
 /// <summary>One place that names every child object, label, annotation and field manager agent-metrics writes.</summary>
 public static class Names
 {
+    /// <summary>The namespace the operator runs in by default; the dashboards and the built-in rules go there.</summary>
+    public const string OperatorNamespace = "agent-metrics-system";
+
     /// <summary>The server-side-apply field manager of the operator.</summary>
     public const string FieldManager = "agent-metrics-operator";
 

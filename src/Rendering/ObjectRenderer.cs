@@ -64,7 +64,8 @@ public static class ObjectRenderer
                 json["annotations"] = new JsonObject(rule.Annotations.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)a.Value)));
             }
 
-            rules.Add(json);
+            // JsonNode, not JsonObject: the generic Add<T> is not trim-safe, and the kubectl plugin is trimmed.
+            rules.Add((JsonNode)json);
         }
 
         return new JsonObject { ["name"] = group.Name, ["interval"] = group.Interval, ["rules"] = rules };
@@ -82,7 +83,8 @@ public static class ObjectRenderer
         Name = name,
         Namespace = @namespace,
         Labels = labels,
-        OwnerReferences = owner is null
+        // An owner read from a file (the CLI's render) has no uid yet, and a reference without one is refused.
+        OwnerReferences = owner?.Metadata.Uid is null
             ? null
             :
             [

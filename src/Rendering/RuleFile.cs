@@ -7,7 +7,7 @@ namespace AgentMetrics.Rendering;
 /// <summary>Writes rule groups as a Prometheus rule file.</summary>
 public static class RuleFile
 {
-    private static readonly JsonSerializerOptions Quoting = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonWriterOptions Quoting = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The YAML of a rule file holding <paramref name="groups"/>. Every string is double-quoted, so no value can change the structure.</summary>
     public static string Render(IEnumerable<RuleGroup> groups)
@@ -49,5 +49,15 @@ public static class RuleFile
         }
     }
 
-    private static string Quote(string text) => JsonSerializer.Serialize(text, Quoting);
+    // A JSON string is a YAML double-quoted scalar. Written by Utf8JsonWriter, which needs no reflection, so a trimmed program can render rule files.
+    private static string Quote(string text)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, Quoting))
+        {
+            writer.WriteStringValue(text);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 }

@@ -72,6 +72,54 @@ public sealed class ConfigTests
     }
 
     [Fact]
+    public void AKubeconfigListIsMergedAsKubectlMergesIt()
+    {
+        var directory = Directory.CreateTempSubdirectory();
+        try
+        {
+            // The first file sets the context and its own user; the second holds the cluster, a user of the
+            // same name that loses, and a token file relative to itself.
+            var first = Path.Combine(directory.FullName, "a", "config");
+            var second = Path.Combine(directory.FullName, "b", "config");
+            Directory.CreateDirectory(Path.GetDirectoryName(first)!);
+            Directory.CreateDirectory(Path.GetDirectoryName(second)!);
+            File.WriteAllText(first, """
+                current-context: team
+                users:
+                - name: me
+                  user:
+                    tokenFile: token.txt
+                contexts:
+                - name: team
+                  context: {cluster: shared, user: me, namespace: agents}
+                """);
+            File.WriteAllText(Path.Combine(directory.FullName, "a", "token.txt"), "from-a\n");
+            File.WriteAllText(second, """
+                current-context: other
+                clusters:
+                - name: shared
+                  cluster: {server: "https://10.9.8.7:6443"}
+                users:
+                - name: me
+                  user: {token: from-b}
+                contexts:
+                - name: other
+                  context: {cluster: shared, user: me}
+                """);
+
+            var merged = Kubeconfig.LoadMerged([first, second]);
+            var other = Kubeconfig.LoadMerged([first, second], "other");
+
+            Assert.Equal((new Uri("https://10.9.8.7:6443"), "agents", "from-a"), (merged.Server, merged.Namespace, merged.Token!.GetToken()));
+            Assert.Equal(("default", "from-a"), (other.Namespace, other.Token!.GetToken()));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void AnUnknownContextIsAClearError()
     {
         var error = Assert.Throws<FormatException>(() => Kubeconfig.Parse(TwoContexts, "third"));

@@ -52,6 +52,17 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task AContextTheKubeconfigLacksEndsWithExitCode2AndOneLineNamingIt()
+    {
+        var kubeconfig = Path.Combine(ProcessRegistry.Current.CreateDirectory("operator-context"), "kubeconfig");
+        File.WriteAllText(kubeconfig, KubeconfigWriter.ForToken(new Uri("https://127.0.0.1:6443"), "", "token"));
+
+        var result = await RunAsync([$"--kubeconfig={kubeconfig}", "--context=production"]);
+
+        AssertRefused(result, "kubeconfig: contexts has no entry named production");
+    }
+
+    [Fact]
     public async Task ABadValueFromTheEnvironmentIsRefusedNamingTheVariable()
     {
         var result = await RunAsync([], new() { ["AGENTMETRICS_NATIVE_SIDECAR"] = "yes" });

@@ -259,7 +259,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
 
         foreach (var variable in dashboard["templating"]!["list"]!.AsArray().Where(v => (string?)v!["type"] == "query"))
         {
-            var query = (string)variable!["definition"]!;
+            var query = (string)variable!["query"]!["query"]!;
             var inner = query["label_values(".Length..query.LastIndexOf(',')];
             yield return ($"{title} / variable {variable["name"]}", inner);
         }

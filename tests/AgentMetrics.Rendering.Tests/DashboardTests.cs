@@ -204,7 +204,7 @@ public sealed class DashboardTests
         Assert.Contains(exprs, e => e.Contains(":baseline_upper_", StringComparison.Ordinal));
         Assert.Contains(exprs, e => e.Contains(":baseline_lower_", StringComparison.Ordinal));
         var anomaly = detail["templating"]!["list"]!.AsArray().Single(v => (string?)v!["name"] == "anomaly")!;
-        Assert.Contains(":baseline_upper_", (string)anomaly["definition"]!, StringComparison.Ordinal);
+        Assert.Contains(":baseline_upper_", (string)anomaly["query"]!["query"]!, StringComparison.Ordinal);
 
         var anomalous = Samples.Thresholds().Single(t => t.Spec.Anomaly is not null);
         var rules = RuleRenderer.ForThreshold(anomalous, Samples.MetricOf(anomalous.Spec.Metric, Samples.Definitions())).Rules;
@@ -214,6 +214,20 @@ public sealed class DashboardTests
         var rollout = panels.SkipWhile(p => (string?)p["type"] != "row").Skip(1).TakeWhile(p => (string?)p["type"] != "row").ToList();
         Assert.Equal(4, rollout.Count);
         Assert.All(rollout, p => Assert.Contains("by (agent_version", (string)p["targets"]![0]!["expr"]!, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheDetailDashboardsAllPodsAreTheAgentsOwnSoTheContainerPanelsShowOnlyItsContainers()
+    {
+        var detail = Dashboards.AgentDetail();
+        var pod = detail["templating"]!["list"]!.AsArray().Single(v => (string?)v!["name"] == "pod")!;
+        Assert.True((bool)pod["includeAll"]!);
+        // Grafana's "All" without an allValue is the regex of the variable's values: the agent's pods, not ".*".
+        Assert.Null(pod["allValue"]);
+        Assert.Contains("agent=\"$agent\"", (string)pod["query"]!["query"]!, StringComparison.Ordinal);
+        var containers = Expressions(detail).Where(e => e.Contains("container_", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, containers.Count);
+        Assert.All(containers, e => Assert.Contains("pod=~\"$pod\"", e, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -8,10 +8,12 @@ public static class Command
     /// <summary>
     /// Runs <paramref name="file"/> and returns its exit code and output, whatever the outcome; a program
     /// still running after <paramref name="timeout"/> is killed. <paramref name="environment"/> sets
-    /// (or, with a null value, removes) variables of the inherited environment.
+    /// (or, with a null value, removes) variables of the inherited environment; <paramref name="stdin"/>
+    /// is its standard input (empty when null).
     /// </summary>
     public static async Task<KubectlResult> TryRunAsync(
-        string file, IEnumerable<string> arguments, TimeSpan? timeout = null, IReadOnlyDictionary<string, string?>? environment = null)
+        string file, IEnumerable<string> arguments, TimeSpan? timeout = null, IReadOnlyDictionary<string, string?>? environment = null,
+        string? stdin = null)
     {
         var info = new ProcessStartInfo(file)
         {
@@ -38,9 +40,14 @@ public static class Command
         }
 
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {file}");
-        process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+
+        process.StandardInput.Close();
         using var limit = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
         try
         {

@@ -21,6 +21,9 @@ public static class Tools
     /// <summary>Alertmanager, from Debian's prometheus-alertmanager.</summary>
     public static string Alertmanager => OnPath("prometheus-alertmanager", "Debian package prometheus-alertmanager");
 
+    /// <summary>Lua 5.1, the language Argo CD runs health checks in, from Debian's lua5.1.</summary>
+    public static string Lua => OnPath("lua5.1", "Debian package lua5.1");
+
     /// <summary>kubectl.</summary>
     public static string Kubectl => OnPath("kubectl", "kubectl (present on every machine of this kind)");
 

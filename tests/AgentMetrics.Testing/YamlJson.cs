@@ -16,6 +16,14 @@ public static class YamlJson
         return Convert(stream.Documents[0].RootNode);
     }
 
+    /// <summary>Every document of <paramref name="yaml"/> as a JSON node.</summary>
+    public static IReadOnlyList<JsonNode?> ParseAll(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        return [.. stream.Documents.Select(d => Convert(d.RootNode))];
+    }
+
     private static JsonNode? Convert(YamlNode node) => node switch
     {
         YamlMappingNode mapping => new JsonObject(mapping.Children.Select(c =>

@@ -63,6 +63,18 @@ public static class ThresholdValidator
         return errors;
     }
 
+    /// <summary>
+    /// Null when <paramref name="threshold"/>'s metric is built in or defined by one of <paramref name="definitions"/>
+    /// (those of its namespace); otherwise the problem. It is not a rule the spec breaks: the reconciler waits
+    /// for the definition (reason MetricNotFound) and the CLI reports it as a warning.
+    /// </summary>
+    public static FieldError? MetricNotFound(AlertThreshold threshold, IEnumerable<AgentMetricDefinition> definitions) =>
+        MetricCatalog.Resolve(threshold.Spec.Metric, definitions) is null
+            ? new(
+                "spec.metric",
+                $"{threshold.Spec.Metric} is neither a built-in metric nor defined by an AgentMetricDefinition in namespace {threshold.Metadata.Namespace}; the alert is written once it is")
+            : null;
+
     /// <summary>The threshold as a number, or the reason it is not a usable one.</summary>
     public static (double Value, string? Problem) ReadThreshold(JsonElement threshold)
     {

@@ -310,14 +310,16 @@ public sealed class KubernetesClient : IDisposable
         Func<HttpRequestMessage> build, bool idempotent, HttpCompletionOption completion, CancellationToken cancellationToken,
         bool timeout = true)
     {
+        var refused = false;
         for (var attempt = 0; ; attempt++)
         {
             using var request = build();
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
             request.Headers.UserAgent.ParseAdd(UserAgent);
-            if (_token is not null)
+            var token = _token?.GetToken();
+            if (token is not null)
             {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token.GetToken());
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             }
 
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -339,6 +341,19 @@ public sealed class KubernetesClient : IDisposable
             if (response.IsSuccessStatusCode)
             {
                 return response;
+            }
+
+            // A credential plugin's token can be revoked or end before its stated expiry: on a 401 the
+            // provider is asked once for another, and the request is sent again if it gives a new one.
+            if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized && token is not null && !refused)
+            {
+                refused = true;
+                _token!.Refused(token);
+                if (_token.GetToken() != token)
+                {
+                    response.Dispose();
+                    continue;
+                }
             }
 
             var retryAfter = response.Headers.RetryAfter?.Delta;

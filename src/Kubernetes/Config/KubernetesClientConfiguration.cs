@@ -30,18 +30,20 @@ public sealed class KubernetesClientConfiguration
     public ITokenProvider? Token { get; init; }
 
     /// <summary>
-    /// The configuration a program would expect: $KUBECONFIG, else ~/.kube/config, else the
-    /// in-cluster service account.
+    /// The configuration a program would expect: $KUBECONFIG (a list of files, merged as kubectl merges
+    /// them; those that do not exist are passed over), else ~/.kube/config, else the in-cluster service
+    /// account. <paramref name="context"/> names a context instead of the current one.
     /// </summary>
-    public static KubernetesClientConfiguration Default()
+    public static KubernetesClientConfiguration Default(string? context = null)
     {
-        if (Environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } fromEnvironment)
+        if (Environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } fromEnvironment
+            && fromEnvironment.Split(':', StringSplitOptions.RemoveEmptyEntries).Where(File.Exists).ToList() is { Count: > 0 } files)
         {
-            return Kubeconfig.Load(fromEnvironment.Split(':')[0]);
+            return Kubeconfig.LoadMerged(files, context);
         }
 
         var home = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
-        return File.Exists(home) ? Kubeconfig.Load(home) : InCluster();
+        return File.Exists(home) ? Kubeconfig.Load(home, context) : InCluster();
     }
 
     /// <summary>

@@ -5,6 +5,14 @@ public interface ITokenProvider
 {
     /// <summary>The token to send now.</summary>
     string GetToken();
+
+    /// <summary>
+    /// The API server refused <paramref name="token"/> (401): a provider that can get a new one forgets
+    /// it, so the next <see cref="GetToken"/> does. The others keep what they have.
+    /// </summary>
+    void Refused(string token)
+    {
+    }
 }
 
 /// <summary>A token that never changes (from a kubeconfig).</summary>

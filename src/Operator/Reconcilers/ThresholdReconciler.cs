@@ -53,14 +53,13 @@ public sealed class ThresholdReconciler(
             return ReconcileResult.Done;
         }
 
-        if (MetricCatalog.Resolve(threshold.Spec.Metric, inNamespace) is not { } metric)
+        if (ThresholdValidator.MetricNotFound(threshold, inNamespace) is { } notFound)
         {
-            await SetAsync(
-                threshold, false, Conditions.MetricNotFound,
-                $"spec.metric: {threshold.Spec.Metric} is neither a built-in metric nor defined by an AgentMetricDefinition in namespace {@namespace}; the alert is written once it is",
-                null, cancellationToken);
+            await SetAsync(threshold, false, Conditions.MetricNotFound, notFound.ToString(), null, cancellationToken);
             return ReconcileResult.Done;
         }
+
+        var metric = MetricCatalog.Resolve(threshold.Spec.Metric, inNamespace)!;
 
         RuleGroup group;
         try

@@ -1,0 +1,3 @@
+using AgentMetrics.Cli;
+
+return CliCommandLine.Run(args, Console.In, Console.Out, Console.Error);
