@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Compression;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -65,10 +64,11 @@ public sealed class SidecarApp : IAsyncDisposable
                 settings.TokenFile, custom, registry, JsonLog.For<DefinitionsClient>()));
         }
 
-        var api = new IngestApi(registry, recorder, otlp, settings.MaxBodyBytes);
+        var api = new IngestApi(registry, recorder, otlp, new BodyReader(settings.MaxBodyBytes));
         var scrape = new Scraper(registry);
         var ok = "ok"u8.ToArray();
-        var ingest = Listen(settings.IngestListen, "--ingest-listen",
+        var limits = new HttpServerLimits { RequestTimeout = settings.RequestTimeout };
+        var ingest = Listen(settings.IngestListen, "--ingest-listen", limits,
         [
             new("POST", "/v1/events", api.EventsAsync),
             new("POST", "/v1/metrics", api.MetricsAsync),
@@ -77,7 +77,7 @@ public sealed class SidecarApp : IAsyncDisposable
         HttpServer metrics;
         try
         {
-            metrics = Listen(settings.MetricsListen, "--metrics-listen",
+            metrics = Listen(settings.MetricsListen, "--metrics-listen", limits,
             [
                 new("GET", "/metrics", scrape.ServeAsync),
                 new("GET", "/healthz", request => request.RespondAsync(200, "text/plain; charset=utf-8", ok)),
@@ -138,12 +138,12 @@ public sealed class SidecarApp : IAsyncDisposable
         }
     }
 
-    private static HttpServer Listen(string address, string flag, Route[] routes, ILogger logger)
+    private static HttpServer Listen(string address, string flag, HttpServerLimits limits, Route[] routes, ILogger logger)
     {
         var uri = new Uri(address);
         try
         {
-            return new HttpServer(new IPEndPoint(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port), routes, logger);
+            return new HttpServer(new IPEndPoint(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port), routes, logger, limits);
         }
         catch (SocketException e)
         {
@@ -203,7 +203,7 @@ public sealed class SidecarApp : IAsyncDisposable
 }
 
 /// <summary>The ingestion endpoints: read a capped body, parse it whole, then record it, or refuse it whole with a JSON answer.</summary>
-internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder, OtlpRecorder otlp, int maxBodyBytes)
+internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder, OtlpRecorder otlp, BodyReader bodies)
 {
     private const string JsonType = "application/json; charset=utf-8";
 
@@ -213,22 +213,21 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
         if (!IsJson(request.ContentType, allowMissing: true)
             && !(request.ContentType ?? "").StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
         {
-            await RefuseAsync(request, "events", 415, $"Content-Type must be application/json, got \"{request.ContentType}\"");
+            await RefuseAsync(request, "events", 415, $"Content-Type must be application/json, got \"{ClientText.Clip(request.ContentType)}\"");
             return;
         }
 
-        var (body, length, problem) = await ReadAsync(request);
-        if (problem is { } refused)
+        var (body, problem) = await bodies.ReadAsync(request);
+        if (body is null)
         {
-            ArrayPool<byte>.Shared.Return(body);
-            await RefuseAsync(request, "events", refused.Status, refused.Message);
+            await RefuseAsync(request, "events", problem!);
             return;
         }
 
-        try
+        using (body)
         {
             var errors = new List<IngestError>();
-            var events = EventParser.Parse(body.AsMemory(0, length), errors);
+            var events = EventParser.Parse(body.Data, errors);
             if (errors.Count > 0)
             {
                 await RefuseAsync(request, "events", 400, "the request was refused whole; nothing was recorded", errors);
@@ -249,10 +248,6 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
 
             registry.Self.Received("event", events.Count);
             await request.RespondAsync(200, JsonType, JsonSerializer.SerializeToUtf8Bytes(new EventsAccepted(events.Count), SidecarJsonContext.Readable.EventsAccepted));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(body);
         }
     }
 
@@ -286,25 +281,24 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
         if (!json && !(contentType ?? "").StartsWith("application/x-protobuf", StringComparison.OrdinalIgnoreCase))
         {
             await RefuseAsync(request, endpoint, 415,
-                $"Content-Type must be application/x-protobuf or application/json, got \"{contentType}\"");
+                $"Content-Type must be application/x-protobuf or application/json, got \"{ClientText.Clip(contentType)}\"");
             return;
         }
 
-        var (body, length, problem) = await ReadAsync(request);
-        if (problem is { } refused)
+        var (body, problem) = await bodies.ReadAsync(request);
+        if (body is null)
         {
-            ArrayPool<byte>.Shared.Return(body);
-            await RefuseAsync(request, endpoint, refused.Status, refused.Message);
+            await RefuseAsync(request, endpoint, problem!);
             return;
         }
 
-        try
+        using (body)
         {
             long rejected;
             string what;
             try
             {
-                (rejected, what) = handle(body.AsMemory(0, length), json);
+                (rejected, what) = handle(body.Data, json);
             }
             catch (ProtoException e)
             {
@@ -318,10 +312,6 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
             }
 
             await OtlpSuccessAsync(request, json, rejected, what);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(body);
         }
     }
 
@@ -366,64 +356,16 @@ internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder,
         bytes.Add((byte)value);
     }
 
-    /// <summary>Reads the body (gunzipping it when so encoded) into a pooled array, refusing more than the cap.</summary>
-    private async Task<(byte[] Body, int Length, (int Status, string Message)? Problem)> ReadAsync(HttpRequest request)
-    {
-        var declared = request.ContentLength;
-        var gzip = (request.ContentEncoding ?? "").Equals("gzip", StringComparison.OrdinalIgnoreCase);
-        // A plain body of a declared length fits one buffer with a byte to spare, so the read that finds its end copies nothing.
-        var buffer = ArrayPool<byte>.Shared.Rent(declared <= maxBodyBytes && !gzip ? (int)declared.Value + 1 : Math.Min(maxBodyBytes + 1, 64 * 1024));
-        (int, string) tooLarge = (413, $"the body is larger than the {maxBodyBytes}-byte cap (--max-body-bytes)");
-        if (declared > maxBodyBytes)
-        {
-            return (buffer, 0, tooLarge);
-        }
+    private Task RefuseAsync(HttpRequest request, string endpoint, BodyProblem problem) =>
+        RefuseAsync(request, endpoint, problem.Status, problem.Message, retryAfterSeconds: problem.RetryAfterSeconds);
 
-        var source = request.Body;
-        await using var stream = gzip ? new GZipStream(source, CompressionMode.Decompress, leaveOpen: true) : source;
-        var length = 0;
-        try
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > maxBodyBytes)
-                    {
-                        return (buffer, 0, tooLarge);
-                    }
-
-                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxBodyBytes + 1));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                var read = await stream.ReadAsync(buffer.AsMemory(length), request.Aborted);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                length += read;
-                if (length > maxBodyBytes)
-                {
-                    return (buffer, 0, tooLarge);
-                }
-            }
-        }
-        catch (InvalidDataException)
-        {
-            return (buffer, 0, (400, "the body is not valid gzip"));
-        }
-
-        return (buffer, length, null);
-    }
-
-    private async Task RefuseAsync(HttpRequest request, string endpoint, int status, string error, IReadOnlyList<IngestError>? details = null)
+    private async Task RefuseAsync(
+        HttpRequest request, string endpoint, int status, string error, IReadOnlyList<IngestError>? details = null, int? retryAfterSeconds = null)
     {
         registry.Self.Rejected(endpoint, status);
-        await request.RespondAsync(status, JsonType, JsonSerializer.SerializeToUtf8Bytes(new ErrorResponse(error, details), SidecarJsonContext.Readable.ErrorResponse));
+        await request.RespondAsync(
+            status, JsonType, JsonSerializer.SerializeToUtf8Bytes(new ErrorResponse(error, details), SidecarJsonContext.Readable.ErrorResponse),
+            retryAfterSeconds: retryAfterSeconds);
     }
 
     private static bool IsJson(string? contentType, bool allowMissing) =>

@@ -47,8 +47,8 @@ public sealed class HttpRequest
 
     internal bool Responded { get; private set; }
 
-    /// <summary>Writes the answer: status, content type and the whole body.</summary>
-    public ValueTask RespondAsync(int status, string? contentType, ReadOnlyMemory<byte> body, string? allow = null)
+    /// <summary>Writes the answer: status, content type and the whole body, with Allow (405) or Retry-After (503) when given.</summary>
+    public ValueTask RespondAsync(int status, string? contentType, ReadOnlyMemory<byte> body, string? allow = null, int? retryAfterSeconds = null)
     {
         if (Responded)
         {
@@ -56,7 +56,7 @@ public sealed class HttpRequest
         }
 
         Responded = true;
-        return _connection.WriteResponseAsync(this, status, contentType, body, allow);
+        return _connection.WriteResponseAsync(this, status, contentType, body, allow, retryAfterSeconds);
     }
 }
 

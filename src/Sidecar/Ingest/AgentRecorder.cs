@@ -67,7 +67,7 @@ public sealed class AgentRecorder
             if (e.Type == EventType.Observation && set.ForEvent(e.Metric!).Length == 0)
             {
                 _registry.CountDrop(DropReason.UndefinedMetric);
-                errors.Add(new(e.Path + "metric", $"no AgentMetricDefinition selecting this pod declares an Event source named \"{e.Metric}\""));
+                errors.Add(new(e.Path + "metric", $"no AgentMetricDefinition selecting this pod declares an Event source named \"{ClientText.Clip(e.Metric)}\""));
             }
         }
 
