@@ -8,10 +8,10 @@ namespace AgentMetrics.Api;
 public static class SidecarMemory
 {
     /// <summary>The container's memory request, in MiB.</summary>
-    public const int RequestMebibytes = 64;
+    public const int RequestMebibytes = 96;
 
     /// <summary>The container's memory limit, in MiB.</summary>
-    public const int LimitMebibytes = 192;
+    public const int LimitMebibytes = 256;
 
     /// <summary>The request as a Kubernetes quantity.</summary>
     public static string Request => $"{RequestMebibytes}Mi";

@@ -1,3 +1,4 @@
+using AgentMetrics.Api;
 using AgentMetrics.Operator.Certificates;
 using AgentMetrics.Operator.Injection;
 using AgentMetrics.Rendering;

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -177,11 +176,12 @@ public sealed class SidecarApp : IAsyncDisposable
         return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
-    /// <summary>Serves /metrics from one reused buffer, in the format the Accept header asks for.</summary>
+    /// <summary>Serves /metrics from one reused segmented buffer, in the format the Accept header asks for.</summary>
     private sealed class Scraper(MetricRegistry registry)
     {
         private readonly SemaphoreSlim _gate = new(1, 1);
-        private readonly ArrayBufferWriter<byte> _buffer = new(256 * 1024);
+        private readonly SegmentedBuffer _buffer = new();
+        private readonly List<ReadOnlyMemory<byte>> _segments = [];
 
         public async ValueTask ServeAsync(HttpRequest request)
         {
@@ -190,9 +190,10 @@ public sealed class SidecarApp : IAsyncDisposable
             try
             {
                 registry.Self.Refresh();
-                _buffer.ResetWrittenCount();
+                _buffer.Reset();
                 ExpositionWriter.Write(registry, openMetrics, _buffer);
-                await request.RespondAsync(200, openMetrics ? ExpositionWriter.OpenMetricsContentType : ExpositionWriter.TextContentType, _buffer.WrittenMemory);
+                _buffer.Written(_segments);
+                await request.RespondSegmentsAsync(200, openMetrics ? ExpositionWriter.OpenMetricsContentType : ExpositionWriter.TextContentType, _segments);
             }
             finally
             {

@@ -59,12 +59,13 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         Assert.True(serverErrors.Count == 0, "server errors: " + string.Join(", ", serverErrors.Select(a => $"{a.Key} x{a.Value}")) + "\n" + sidecar.Process.LogTail());
         // The valid large bodies were taken: the test measured real work, not refusals only.
         Assert.True(answers.GetValueOrDefault(200) >= Rounds * 3, $"only {answers.GetValueOrDefault(200)} requests were taken");
-        // Garbage not yet collected moves a single sample; the highest of the last rounds against the highest of the first is steadier.
+        // Garbage not yet collected moves a single sample by tens of MiB either way. What a leak raises is
+        // the floor: the lowest of the last rounds must not climb above the highest of the first.
         var early = resident[1..4].Max();
-        var late = resident[(Rounds - 2)..].Max();
+        var late = resident[(Rounds - 2)..].Min();
         Assert.True(
-            late <= early + Math.Max(16L << 20, early / 8),
-            $"resident memory grew from at most {early / 1048576.0:0.0} MiB in rounds 1-3 to {late / 1048576.0:0.0} MiB in rounds {Rounds - 2}-{Rounds}");
+            late <= early + (8L << 20),
+            $"resident memory grew from at most {early / 1048576.0:0.0} MiB in rounds 1-3 to at least {late / 1048576.0:0.0} MiB in rounds {Rounds - 2}-{Rounds}");
         Assert.True(sidecar.PeakResidentBytes() < SidecarMemory.LimitMebibytes * 1048576L, "the peak resident size reached the container limit");
     }
 

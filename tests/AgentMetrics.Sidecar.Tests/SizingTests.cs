@@ -63,11 +63,12 @@ public sealed class SizingTests(ITestOutputHelper output)
         await stop.CancelAsync();
         await scraping;
         Assert.Equal(PassThrough * seriesPerMetric, await sidecar.ValueAsync("agent_metrics_sidecar_series{"));
+        var heap = await sidecar.ValueAsync("dotnet_gc_heap_size_bytes{") ?? double.NaN;
         var peak = sidecar.PeakResidentBytes();
         var limit = SidecarMemory.LimitMebibytes * 1048576L;
         output.WriteLine(
             $"{PassThrough} metrics x {seriesPerMetric} series: {rounds} rounds, {points / loading.Elapsed.TotalSeconds:0} points/s, {scrapes} scrapes; "
-            + $"VmRSS now {sidecar.ResidentBytes() / 1048576.0:0.0} MiB, VmHWM {peak / 1048576.0:0.0} MiB; limit {SidecarMemory.Limit}, request {SidecarMemory.Request}");
+            + $"VmRSS now {sidecar.ResidentBytes() / 1048576.0:0.0} MiB, VmHWM {peak / 1048576.0:0.0} MiB, managed heap after the last collection {heap / 1048576.0:0.0} MiB; limit {SidecarMemory.Limit}, request {SidecarMemory.Request}");
         Assert.True(peak < limit, $"the peak resident size {peak / 1048576.0:0.0} MiB reached the injected limit {SidecarMemory.Limit}");
     }
 

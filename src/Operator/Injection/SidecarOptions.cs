@@ -1,3 +1,5 @@
+using AgentMetrics.Api;
+
 namespace AgentMetrics.Operator.Injection;
 
 /// <summary>What the injection puts into an agent pod: the sidecar's image, resources, ports and delivery, from the operator's settings.</summary>

@@ -502,12 +502,47 @@ internal sealed class HttpConnection : IDisposable
         }
     }
 
-    private async ValueTask SendHeadAndBodyAsync(int status, string? contentType, ReadOnlyMemory<byte> body, string? allow, bool head, int? retryAfterSeconds = null)
+    internal async ValueTask WriteResponseAsync(HttpRequest request, int status, string contentType, IReadOnlyList<ReadOnlyMemory<byte>> segments)
+    {
+        if (segments.Count <= 1)
+        {
+            await WriteResponseAsync(request, status, contentType, segments.Count == 0 ? default : segments[0], allow: null, retryAfterSeconds: null);
+            return;
+        }
+
+        var leftover = _body is { Finished: false };
+        if (leftover || _server.Stopping.IsCancellationRequested)
+        {
+            _keepAlive = false;
+        }
+
+        var length = 0L;
+        foreach (var segment in segments)
+        {
+            length += segment.Length;
+        }
+
+        await SendAsync(Encoding.Latin1.GetBytes(HeadText(status, contentType, length, allow: null, retryAfterSeconds: null)));
+        if (request.Method != "HEAD")
+        {
+            foreach (var segment in segments)
+            {
+                await SendAsync(segment);
+            }
+        }
+
+        if (leftover)
+        {
+            await LingerAsync();
+        }
+    }
+
+    private string HeadText(int status, string? contentType, long length, string? allow, int? retryAfterSeconds)
     {
         var text = new StringBuilder(160)
             .Append("HTTP/1.1 ").Append(status).Append(' ').Append(Reason(status)).Append("\r\n")
             .Append("Date: ").Append(HttpDate.Now).Append("\r\n")
-            .Append("Content-Length: ").Append(body.Length).Append("\r\n");
+            .Append("Content-Length: ").Append(length).Append("\r\n");
         if (contentType is not null)
         {
             text.Append("Content-Type: ").Append(contentType).Append("\r\n");
@@ -523,7 +558,12 @@ internal sealed class HttpConnection : IDisposable
             text.Append("Retry-After: ").Append(retryAfter).Append("\r\n");
         }
 
-        var headText = text.Append(!_keepAlive ? "Connection: close\r\n" : _http10 ? "Connection: keep-alive\r\n" : "").Append("\r\n").ToString();
+        return text.Append(!_keepAlive ? "Connection: close\r\n" : _http10 ? "Connection: keep-alive\r\n" : "").Append("\r\n").ToString();
+    }
+
+    private async ValueTask SendHeadAndBodyAsync(int status, string? contentType, ReadOnlyMemory<byte> body, string? allow, bool head, int? retryAfterSeconds = null)
+    {
+        var headText = HeadText(status, contentType, body.Length, allow, retryAfterSeconds);
         var headBytes = Encoding.Latin1.GetByteCount(headText);
         var small = head || body.Length <= 4096;
         var buffer = ArrayPool<byte>.Shared.Rent(headBytes + (small && !head ? body.Length : 0));
