@@ -162,7 +162,7 @@ public sealed class AgentRecorder
                 errorType = "";
                 break;
             default:
-                var provider = attributes.Text("gen_ai.provider.name", attributes.Text("gen_ai.system"));
+                var provider = Conventions.Text(attributes, "gen_ai.provider.name");
                 RecordModelCall(operation, provider, model, errorType, duration, tokensIn, tokensOut, null);
                 errorType = "";
                 break;
