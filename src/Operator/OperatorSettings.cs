@@ -1,3 +1,4 @@
+using AgentMetrics.Api;
 using AgentMetrics.Operator.Certificates;
 using AgentMetrics.Operator.Injection;
 using AgentMetrics.Rendering;
@@ -56,7 +57,7 @@ public sealed partial record OperatorSettings
     public string SidecarImage { get; init; } = new SidecarOptions().Image;
 
     /// <summary>The sidecar's requests and limits as requests.cpu=20m,requests.memory=64Mi,limits.memory=192Mi.</summary>
-    public string SidecarResources { get; init; } = "requests.cpu=20m,requests.memory=64Mi,limits.memory=192Mi";
+    public string SidecarResources { get; init; } = $"requests.cpu=20m,requests.memory={SidecarMemory.Request},limits.memory={SidecarMemory.Limit}";
 
     /// <summary>How injected sidecars deliver: scrape or push.</summary>
     public string SidecarMode { get; init; } = "scrape";

@@ -1,17 +1,13 @@
-using System.Buffers;
-using System.IO.Compression;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
-using System.Text.Json;
 using AgentMetrics.Kubernetes.Client;
 using AgentMetrics.Sidecar.Custom;
 using AgentMetrics.Sidecar.Delivery;
-using AgentMetrics.Sidecar.Exposition;
 using AgentMetrics.Sidecar.Grpc;
+using AgentMetrics.Sidecar.Handlers;
 using AgentMetrics.Sidecar.Http;
 using AgentMetrics.Sidecar.Ingest;
 using AgentMetrics.Sidecar.Metrics;
@@ -69,10 +65,11 @@ public sealed class SidecarApp : IAsyncDisposable
         }
 
         var intake = new OtlpIntake(registry, recorder, otlp);
-        var api = new IngestApi(registry, recorder, intake, settings.MaxBodyBytes);
+        var api = new IngestApi(registry, recorder, intake, new BodyReader(settings.MaxBodyBytes));
         var scrape = new Scraper(registry);
         var ok = "ok"u8.ToArray();
-        var ingest = Listen(settings.IngestListen, "--ingest-listen",
+        var limits = new HttpServerLimits { RequestTimeout = settings.RequestTimeout };
+        var ingest = Listen(settings.IngestListen, "--ingest-listen", limits,
         [
             new("POST", "/v1/events", api.EventsAsync),
             new("POST", "/v1/metrics", api.MetricsAsync),
@@ -81,7 +78,7 @@ public sealed class SidecarApp : IAsyncDisposable
         HttpServer metrics;
         try
         {
-            metrics = Listen(settings.MetricsListen, "--metrics-listen",
+            metrics = Listen(settings.MetricsListen, "--metrics-listen", limits,
             [
                 new("GET", "/metrics", scrape.ServeAsync),
                 new("GET", "/healthz", request => request.RespondAsync(200, "text/plain; charset=utf-8", ok)),
@@ -162,12 +159,12 @@ public sealed class SidecarApp : IAsyncDisposable
         }
     }
 
-    private static HttpServer Listen(string address, string flag, Route[] routes, ILogger logger)
+    private static HttpServer Listen(string address, string flag, HttpServerLimits limits, Route[] routes, ILogger logger)
     {
         var uri = new Uri(address);
         try
         {
-            return new HttpServer(new IPEndPoint(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port), routes, logger);
+            return new HttpServer(new IPEndPoint(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port), routes, logger, limits);
         }
         catch (SocketException e)
         {
@@ -216,209 +213,4 @@ public sealed class SidecarApp : IAsyncDisposable
 
         return new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
-
-    /// <summary>Serves /metrics from one reused buffer, in the format the Accept header asks for.</summary>
-    private sealed class Scraper(MetricRegistry registry)
-    {
-        private readonly SemaphoreSlim _gate = new(1, 1);
-        private readonly ArrayBufferWriter<byte> _buffer = new(256 * 1024);
-
-        public async ValueTask ServeAsync(HttpRequest request)
-        {
-            var openMetrics = ExpositionWriter.WantsOpenMetrics(request.Accept);
-            await _gate.WaitAsync(request.Aborted);
-            try
-            {
-                registry.Self.Refresh();
-                _buffer.ResetWrittenCount();
-                ExpositionWriter.Write(registry, openMetrics, _buffer);
-                await request.RespondAsync(200, openMetrics ? ExpositionWriter.OpenMetricsContentType : ExpositionWriter.TextContentType, _buffer.WrittenMemory);
-            }
-            finally
-            {
-                _gate.Release();
-            }
-        }
-    }
-}
-
-/// <summary>The ingestion endpoints: read a capped body, parse it whole, then record it, or refuse it whole with a JSON answer.</summary>
-internal sealed class IngestApi(MetricRegistry registry, AgentRecorder recorder, OtlpIntake intake, int maxBodyBytes)
-{
-    private const string JsonType = "application/json; charset=utf-8";
-
-    public async ValueTask EventsAsync(HttpRequest request)
-    {
-        // curl -d sends application/x-www-form-urlencoded unless told otherwise; the body is read as JSON all the same.
-        if (!IsJson(request.ContentType, allowMissing: true)
-            && !(request.ContentType ?? "").StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
-        {
-            await RefuseAsync(request, "events", 415, $"Content-Type must be application/json, got \"{request.ContentType}\"");
-            return;
-        }
-
-        var (body, length, problem) = await ReadAsync(request);
-        if (problem is { } refused)
-        {
-            ArrayPool<byte>.Shared.Return(body);
-            await RefuseAsync(request, "events", refused.Status, refused.Message);
-            return;
-        }
-
-        try
-        {
-            var errors = new List<IngestError>();
-            var events = EventParser.Parse(body.AsMemory(0, length), errors);
-            if (errors.Count > 0)
-            {
-                await RefuseAsync(request, "events", 400, "the request was refused whole; nothing was recorded", errors);
-                return;
-            }
-
-            var undefined = recorder.CheckObservations(events);
-            if (undefined.Count > 0)
-            {
-                await RefuseAsync(request, "events", 422, "the request was refused whole; nothing was recorded", undefined);
-                return;
-            }
-
-            foreach (var e in events)
-            {
-                recorder.Record(e);
-            }
-
-            registry.Self.Received("event", events.Count);
-            await request.RespondAsync(200, JsonType, JsonSerializer.SerializeToUtf8Bytes(new EventsAccepted(events.Count), SidecarJsonContext.Readable.EventsAccepted));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(body);
-        }
-    }
-
-    public ValueTask MetricsAsync(HttpRequest request) => OtlpAsync(request, "metrics", intake.Metrics);
-
-    public ValueTask TracesAsync(HttpRequest request) => OtlpAsync(request, "traces", intake.Traces);
-
-    private async ValueTask OtlpAsync(HttpRequest request, string endpoint, Func<ReadOnlyMemory<byte>, bool, OtlpOutcome> handle)
-    {
-        var contentType = request.ContentType;
-        var json = IsJson(contentType, allowMissing: false);
-        if (!json && !(contentType ?? "").StartsWith("application/x-protobuf", StringComparison.OrdinalIgnoreCase))
-        {
-            await RefuseAsync(request, endpoint, 415,
-                $"Content-Type must be application/x-protobuf or application/json, got \"{contentType}\"");
-            return;
-        }
-
-        var (body, length, problem) = await ReadAsync(request);
-        if (problem is { } refused)
-        {
-            ArrayPool<byte>.Shared.Return(body);
-            await RefuseAsync(request, endpoint, refused.Status, refused.Message);
-            return;
-        }
-
-        try
-        {
-            OtlpOutcome outcome;
-            try
-            {
-                outcome = handle(body.AsMemory(0, length), json);
-            }
-            catch (ProtoException e)
-            {
-                await RefuseAsync(request, endpoint, 400, $"not a valid OTLP protobuf request: {e.Message}");
-                return;
-            }
-            catch (OtlpJsonException e)
-            {
-                await RefuseAsync(request, endpoint, 400, "not a valid OTLP JSON request", [new IngestError(e.Path, e.Message[(e.Path.Length + 2)..])]);
-                return;
-            }
-
-            await OtlpSuccessAsync(request, json, outcome);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(body);
-        }
-    }
-
-    /// <summary>An Export…ServiceResponse in the request's encoding: empty, or with partial_success.</summary>
-    private static async ValueTask OtlpSuccessAsync(HttpRequest request, bool json, OtlpOutcome outcome)
-    {
-        if (!json)
-        {
-            await request.RespondAsync(200, "application/x-protobuf", outcome.ToProtobuf());
-            return;
-        }
-
-        await request.RespondAsync(200, "application/json", Encoding.UTF8.GetBytes(outcome.Message is not { } message
-            ? "{}"
-            : $"{{\"partialSuccess\":{{\"{(outcome.Signal == OtlpSignal.Traces ? "rejectedSpans" : "rejectedDataPoints")}\":\"{outcome.Rejected}\",\"errorMessage\":{JsonSerializer.Serialize(message, SidecarJsonContext.Readable.String)}}}}}"));
-    }
-
-    /// <summary>Reads the body (gunzipping it when so encoded) into a pooled array, refusing more than the cap.</summary>
-    private async Task<(byte[] Body, int Length, (int Status, string Message)? Problem)> ReadAsync(HttpRequest request)
-    {
-        var declared = request.ContentLength;
-        var gzip = (request.ContentEncoding ?? "").Equals("gzip", StringComparison.OrdinalIgnoreCase);
-        // A plain body of a declared length fits one buffer with a byte to spare, so the read that finds its end copies nothing.
-        var buffer = ArrayPool<byte>.Shared.Rent(declared <= maxBodyBytes && !gzip ? (int)declared.Value + 1 : Math.Min(maxBodyBytes + 1, 64 * 1024));
-        (int, string) tooLarge = (413, $"the body is larger than the {maxBodyBytes}-byte cap (--max-body-bytes)");
-        if (declared > maxBodyBytes)
-        {
-            return (buffer, 0, tooLarge);
-        }
-
-        var source = request.Body;
-        await using var stream = gzip ? new GZipStream(source, CompressionMode.Decompress, leaveOpen: true) : source;
-        var length = 0;
-        try
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > maxBodyBytes)
-                    {
-                        return (buffer, 0, tooLarge);
-                    }
-
-                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxBodyBytes + 1));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                var read = await stream.ReadAsync(buffer.AsMemory(length), request.Aborted);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                length += read;
-                if (length > maxBodyBytes)
-                {
-                    return (buffer, 0, tooLarge);
-                }
-            }
-        }
-        catch (InvalidDataException)
-        {
-            return (buffer, 0, (400, "the body is not valid gzip"));
-        }
-
-        return (buffer, length, null);
-    }
-
-    private async Task RefuseAsync(HttpRequest request, string endpoint, int status, string error, IReadOnlyList<IngestError>? details = null)
-    {
-        registry.Self.Rejected(endpoint, status);
-        await request.RespondAsync(status, JsonType, JsonSerializer.SerializeToUtf8Bytes(new ErrorResponse(error, details), SidecarJsonContext.Readable.ErrorResponse));
-    }
-
-    private static bool IsJson(string? contentType, bool allowMissing) =>
-        string.IsNullOrEmpty(contentType) ? allowMissing : contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase);
 }

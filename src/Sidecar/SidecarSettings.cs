@@ -34,6 +34,7 @@ public sealed record SidecarSettings
         ("--max-series", "MaxSeries", "most series in all (default 50000)"),
         ("--max-label-value-length", "MaxLabelValueLength", "label values are cut to this many characters (default 256)"),
         ("--max-body-bytes", "MaxBodyBytes", "largest request body the API takes (default 4194304)"),
+        ("--request-timeout", "RequestTimeout", "how long a request's line, headers and body may take to arrive, from its first byte; more gets 408 (default 30s)"),
         (SidecarFlags.OperatorUrl, "OperatorUrl", "the operator's HTTPS base address for the definitions stream; empty: built-in metrics only"),
         ("--operator-ca-file", "OperatorCaFile", "CA bundle that signs the operator's serving certificate"),
         (SidecarFlags.OperatorCa, "OperatorCa", "the same CA bundle as PEM text (the injection sets AGENTMETRICS_OPERATOR_CA)"),
@@ -71,6 +72,9 @@ public sealed record SidecarSettings
     public MetricLimits Limits { get; init; } = new();
 
     public int MaxBodyBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>How long a whole request may take to arrive, on either port.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     public string? OperatorUrl { get; init; }
 
@@ -143,6 +147,7 @@ public sealed record SidecarSettings
                 MaxLabelValueLength = Count("--max-label-value-length", Get("MaxLabelValueLength")) ?? defaults.Limits.MaxLabelValueLength,
             },
             MaxBodyBytes = Count("--max-body-bytes", Get("MaxBodyBytes")) ?? defaults.MaxBodyBytes,
+            RequestTimeout = Duration("--request-timeout", Get("RequestTimeout")) ?? defaults.RequestTimeout,
             OperatorUrl = Get("OperatorUrl"),
             OperatorCaFile = Get("OperatorCaFile"),
             OperatorCa = Get("OperatorCa"),
@@ -183,6 +188,11 @@ public sealed record SidecarSettings
         if (Push && !Uri.TryCreate(RemoteWriteUrl, UriKind.Absolute, out _))
         {
             throw new ArgumentException("--remote-write-url must be an absolute http(s) address in push mode");
+        }
+
+        if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentException($"--request-timeout must be more than 0 and at most 10m, got {PrometheusDuration.Format(RequestTimeout)}");
         }
 
         if (PushLimits.Check("--push-interval", PushInterval) is { } intervalRule)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using AgentMetrics.Api;
 using AgentMetrics.Operator.Injection;
 using AgentMetrics.Rendering;
 using AgentMetrics.Testing;
@@ -103,7 +104,7 @@ public sealed class SidecarMemoryTests(ITestOutputHelper output)
             + $"restarts {status["restartCount"]}");
         Assert.Equal(0, (int)status["restartCount"]!);
         Assert.Null(status["lastState"]?["terminated"]);
-        Assert.Equal(192.0 * (1 << 20), limitBytes);
+        Assert.Equal(SidecarMemory.LimitMebibytes * (double)(1 << 20), limitBytes);
         Assert.True(peak < limitBytes, $"the sidecar's peak memory {peak / (1 << 20):0.0} MiB reached its limit of {limit}");
     }
 

@@ -59,6 +59,43 @@ public class ApiTests
         Assert.Contains(expected, error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/v1/events", "br")]
+    [InlineData("/v1/metrics", "deflate")]
+    [InlineData("/v1/traces", "zstd")]
+    public async Task A_content_encoding_other_than_gzip_or_identity_gets_415_and_nothing_is_recorded(string path, string encoding)
+    {
+        await using var sidecar = await SidecarProcess.StartAsync("encoding-0");
+        var body = path == "/v1/events"
+            ? """{"type":"escalation","reason":"policy"}"""
+            : path == "/v1/metrics" ? """{"resourceMetrics":[]}""" : """{"resourceSpans":[]}""";
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        content.Headers.ContentEncoding.Add(encoding);
+        using var http = new HttpClient();
+
+        using var response = await http.PostAsync(new Uri(sidecar.Ingest, path), content);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal($"Content-Encoding must be gzip or identity, got \"{encoding}\"", await ErrorOf(response));
+        Assert.Null(await sidecar.ValueAsync("agent_escalations_total{"));
+    }
+
+    [Fact]
+    public async Task An_error_quotes_a_bounded_prefix_of_a_long_field_name_and_still_names_the_field()
+    {
+        await using var sidecar = await SidecarProcess.StartAsync("clip-0");
+        var name = "x" + new string('y', 10_000);
+
+        using var response = await sidecar.PostEventsAsync("{\"type\":\"escalation\",\"reason\":\"policy\",\"" + name + "\":1,\"attributes\":{\"" + name + "\":{}}}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(text.Length < 1000, $"the answer is {text.Length} characters long");
+        using var json = JsonDocument.Parse(text);
+        var fields = json.RootElement.GetProperty("details").EnumerateArray().Select(d => d.GetProperty("field").GetString()).ToList();
+        Assert.Equal([name[..64] + "…", "attributes." + name[..64] + "…"], fields);
+    }
+
     private static async Task<string> ErrorOf(HttpResponseMessage response)
     {
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);

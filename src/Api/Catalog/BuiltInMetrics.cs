@@ -10,6 +10,22 @@ public static class BuiltInMetrics
     /// <summary>Labels every series carries, set by the sidecar from the pod's identity.</summary>
     public static readonly IReadOnlyList<string> IdentityLabels = ["namespace", "pod", "agent", "agent_version"];
 
+    /// <summary>
+    /// The release of the OpenTelemetry GenAI semantic conventions each convention name is taken from.
+    /// The client metrics are as in semantic-conventions v1.41.0, the last release that held the GenAI
+    /// conventions; the agent and tool durations as in semantic-conventions-genai v0.1.0, their own
+    /// repository's first release. Both use <c>gen_ai.provider.name</c>; <c>gen_ai.system</c>, its name
+    /// up to v1.36.0, is still accepted (the sidecar's alias table).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> ConventionVersions = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["gen_ai.client.operation.duration"] = "semconv 1.41.0",
+        ["gen_ai.client.token.usage"] = "semconv 1.41.0",
+        ["gen_ai.client.operation.time_to_first_chunk"] = "semconv 1.41.0",
+        ["gen_ai.invoke_agent.duration"] = "semconv-genai 0.1.0",
+        ["gen_ai.execute_tool.duration"] = "semconv-genai 0.1.0",
+    };
+
     /// <summary>Task outcomes, the values of the <c>outcome</c> label of task metrics.</summary>
     public static readonly IReadOnlyList<string> TaskOutcomes = ["success", "failure", "timeout", "rework", "escalated", "cancelled"];
 

@@ -19,13 +19,19 @@ public static class MetricsDocument
         text.AppendLine(CultureInfo.InvariantCulture, $"{string.Join(", ", BuiltInMetrics.IdentityLabels.Select(l => $"`{l}`"))}, set from the pod.");
         text.AppendLine("Where the OpenTelemetry GenAI semantic conventions define a metric, the name, unit and bucket");
         text.AppendLine("boundaries follow them, translated to Prometheus names (dots become underscores, the unit a suffix).");
+        text.AppendLine("The last column names the release each follows: `semconv` is opentelemetry/semantic-conventions,");
+        text.AppendLine("`semconv-genai` the GenAI conventions' own repository since they moved there. Attributes renamed");
+        text.AppendLine("since are accepted under both names: `gen_ai.system` (up to semconv 1.36.0) and `gen_ai.provider.name`");
+        text.AppendLine("both fill `gen_ai_provider_name`, on spans and OTLP metrics alike.");
         text.AppendLine();
         text.AppendLine("| metric | type | unit | labels | OpenTelemetry |");
         text.AppendLine("| --- | --- | --- | --- | --- |");
         foreach (var metric in BuiltInMetrics.All)
         {
             var labels = metric.Labels.Count == 0 ? "—" : string.Join(", ", metric.Labels.Select(l => $"`{l}`"));
-            var convention = metric.Convention is null ? "—" : $"`{metric.Convention}`";
+            var convention = metric.Convention is null ? "—"
+                : BuiltInMetrics.ConventionVersions.TryGetValue(metric.Convention, out var version) ? $"`{metric.Convention}` ({version})"
+                : $"`{metric.Convention}`";
             text.AppendLine(CultureInfo.InvariantCulture,
                 $"| [`{metric.SeriesName}`](#{metric.Name}) | {metric.Type.ToString().ToLowerInvariant()} | {metric.Unit} | {labels} | {convention} |");
         }

@@ -1,3 +1,5 @@
+using AgentMetrics.Api;
+
 namespace AgentMetrics.Operator.Injection;
 
 /// <summary>What the injection puts into an agent pod: the sidecar's image, resources, ports and delivery, from the operator's settings.</summary>
@@ -20,9 +22,9 @@ public sealed record SidecarOptions
     public long RunAsUser { get; init; } = 65532;
 
     /// <summary>Resource requests and limits, as requests.cpu=20m,limits.memory=192Mi.</summary>
-    public IReadOnlyDictionary<string, string> Requests { get; init; } = new Dictionary<string, string> { ["cpu"] = "20m", ["memory"] = "64Mi" };
+    public IReadOnlyDictionary<string, string> Requests { get; init; } = new Dictionary<string, string> { ["cpu"] = "20m", ["memory"] = SidecarMemory.Request };
 
-    public IReadOnlyDictionary<string, string> Limits { get; init; } = new Dictionary<string, string> { ["memory"] = "192Mi" };
+    public IReadOnlyDictionary<string, string> Limits { get; init; } = new Dictionary<string, string> { ["memory"] = SidecarMemory.Limit };
 
     /// <summary>scrape or push.</summary>
     public string Mode { get; init; } = "scrape";

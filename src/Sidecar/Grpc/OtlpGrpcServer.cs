@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using BufferPool = AgentMetrics.Sidecar.Http.BufferPool;
 
 namespace AgentMetrics.Sidecar.Grpc;
 
@@ -80,6 +81,9 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
 
     private sealed class Application(OtlpIntake intake, Metrics.SelfMetrics self, int maxMessageBytes) : IHttpApplication<HttpContext>
     {
+        // Messages go into arrays the sidecar owns, as HTTP bodies do: what stays after a burst is bounded.
+        private readonly BufferPool _smallBuffers = new(LargeMessage, 8);
+        private readonly BufferPool _largeBuffers = new(maxMessageBytes, 2);
         private readonly SemaphoreSlim _large = new(2, 2);
 
         public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
@@ -111,7 +115,7 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
                 return;
             }
 
-            byte[]? message = null;
+            (byte[] Array, BufferPool Pool)? message = null;
             var held = false;
             try
             {
@@ -122,14 +126,17 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
                     return;
                 }
 
-                if (frame.Length > LargeMessage)
+                // A compressed message may inflate to the cap, so it takes a large slot whatever its size.
+                var compressed = frame.FirstSpan[0] == 1;
+                if (compressed || frame.Length - 5 > LargeMessage)
                 {
                     await _large.WaitAsync(context.RequestAborted);
                     held = true;
                 }
 
-                (message, var length, problem) = Unpack(frame, request.Headers["grpc-encoding"].ToString());
-                if (problem is { } unpackable)
+                message = held ? (_largeBuffers.Rent(), _largeBuffers) : (_smallBuffers.Rent(), _smallBuffers);
+                var (length, unpackProblem) = Unpack(frame.Slice(5), compressed, request.Headers["grpc-encoding"].ToString(), message.Value.Array);
+                if (unpackProblem is { } unpackable)
                 {
                     await FailAsync(context, endpoint, unpackable.Status, unpackable.Message);
                     return;
@@ -138,9 +145,8 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
                 OtlpOutcome outcome;
                 try
                 {
-                    outcome = endpoint == "grpc-metrics"
-                        ? intake.Metrics(message.AsMemory(0, length), json: false)
-                        : intake.Traces(message.AsMemory(0, length), json: false);
+                    var data = message.Value.Array.AsMemory(0, length);
+                    outcome = endpoint == "grpc-metrics" ? intake.Metrics(data, json: false) : intake.Traces(data, json: false);
                 }
                 catch (ProtoException e)
                 {
@@ -152,9 +158,9 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
             }
             finally
             {
-                if (message is not null)
+                if (message is { } rented)
                 {
-                    ArrayPool<byte>.Shared.Return(message);
+                    rented.Pool.Return(rented.Array);
                 }
 
                 if (held)
@@ -209,66 +215,44 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
             return (body.Slice(0, 5 + length), null);
         }
 
-        /// <summary>The message's bytes in a pooled array, gunzipped when its flag and grpc-encoding say so.</summary>
-        private (byte[] Message, int Length, (GrpcStatus Status, string Message)? Problem) Unpack(ReadOnlySequence<byte> frame, string encoding)
+        /// <summary>The message's bytes copied into <paramref name="buffer"/>, gunzipped when its flag and grpc-encoding say so.</summary>
+        private (int Length, (GrpcStatus Status, string Message)? Problem) Unpack(ReadOnlySequence<byte> payload, bool compressed, string encoding, byte[] buffer)
         {
-            var compressed = frame.FirstSpan[0] == 1;
-            var payload = frame.Slice(5);
             if (!compressed)
             {
-                var plain = ArrayPool<byte>.Shared.Rent((int)payload.Length);
-                payload.CopyTo(plain);
-                return (plain, (int)payload.Length, null);
+                payload.CopyTo(buffer);
+                return ((int)payload.Length, null);
             }
 
             if (!encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase))
             {
-                return ([], 0, (GrpcStatus.Unimplemented, $"grpc-encoding \"{encoding}\" is not supported; send gzip or identity"));
+                return (0, (GrpcStatus.Unimplemented, $"grpc-encoding \"{encoding}\" is not supported; send gzip or identity"));
             }
 
-            var packed = ArrayPool<byte>.Shared.Rent((int)payload.Length);
-            payload.CopyTo(packed);
-            var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(maxMessageBytes + 1, Math.Max(4096, (int)payload.Length * 4)));
             var length = 0;
             try
             {
-                using var gzip = new GZipStream(new MemoryStream(packed, 0, (int)payload.Length, writable: false), CompressionMode.Decompress);
-                while (true)
+                using var gzip = new GZipStream(PipeReader.Create(payload).AsStream(), CompressionMode.Decompress);
+                while (length < buffer.Length)
                 {
-                    if (length == buffer.Length)
-                    {
-                        if (length > maxMessageBytes)
-                        {
-                            return (buffer, 0, (GrpcStatus.ResourceExhausted, $"the message is larger than the {maxMessageBytes}-byte cap (--max-body-bytes) once gunzipped"));
-                        }
-
-                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxMessageBytes + 1));
-                        buffer.AsSpan(0, length).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = larger;
-                    }
-
                     var read = gzip.Read(buffer, length, buffer.Length - length);
                     if (read == 0)
                     {
-                        break;
+                        return (length, null);
                     }
 
                     length += read;
                 }
+
+                // The buffer is full: the message fits only if nothing more comes out.
+                return gzip.Read(stackalloc byte[1]) == 0
+                    ? (length, null)
+                    : (0, (GrpcStatus.ResourceExhausted, $"the message is larger than the {maxMessageBytes}-byte cap (--max-body-bytes) once gunzipped"));
             }
             catch (InvalidDataException)
             {
-                return (buffer, 0, (GrpcStatus.InvalidArgument, "the message is not valid gzip"));
+                return (0, (GrpcStatus.InvalidArgument, "the message is not valid gzip"));
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(packed);
-            }
-
-            return length > maxMessageBytes
-                ? (buffer, 0, (GrpcStatus.ResourceExhausted, $"the message is larger than the {maxMessageBytes}-byte cap (--max-body-bytes) once gunzipped"))
-                : (buffer, length, null);
         }
 
         private static async Task AnswerAsync(HttpContext context, byte[] message)

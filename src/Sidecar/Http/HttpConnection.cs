@@ -13,18 +13,25 @@ namespace AgentMetrics.Sidecar.Http;
 /// </summary>
 internal sealed class HttpConnection : IDisposable
 {
-    private const int BufferBytes = 16 * 1024;
+    /// <summary>The size of a connection's buffer, at least: room for the largest head allowed, so a read into it always has space.</summary>
+    internal const int BufferBytes = 16 * 1024;
     private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
     private const long LingerBytes = 16 * 1024 * 1024;
     private static readonly byte[] Continue = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
 
     private readonly HttpServer _server;
     private readonly Socket _socket;
-    private readonly CancellationTokenSource _io;
-    private byte[] _buffer;
+    private CancellationTokenSource _io;
+    private const int StateWaiting = 0;
+    private const int StateBusy = 1;
+    private const int StateClosed = 2;
+
+    private byte[] _buffer = [];
     private int _start;
     private int _end;
-    private volatile bool _idle = true;
+    private int _state = StateWaiting;
+    private long _waitingSince = Environment.TickCount64;
+    private DateTime _requestDeadline = DateTime.MaxValue;
     private bool _http10;
     private bool _keepAlive;
     private bool _continuePending;
@@ -36,25 +43,36 @@ internal sealed class HttpConnection : IDisposable
         _socket = socket;
         _socket.NoDelay = true;
         _io = CancellationTokenSource.CreateLinkedTokenSource(server.Aborting);
-        // Room for the largest head allowed, so a read into the buffer always has space.
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(BufferBytes, server.Limits.MaxHeadBytes + 4));
     }
+
+    /// <summary>Whether the connection is between requests or still receiving a head: closing it loses no request the server took.</summary>
+    public bool Waiting => Volatile.Read(ref _state) == StateWaiting;
+
+    /// <summary>When it began to wait for its current request (<see cref="Environment.TickCount64"/>).</summary>
+    public long WaitingSince => Volatile.Read(ref _waitingSince);
 
     private HttpServerLimits Limits => _server.Limits;
 
     /// <summary>Closes the connection when it is between requests (a graceful stop); one in flight finishes first.</summary>
-    public void CloseIfIdle()
+    public void CloseIfIdle() => TryEvict();
+
+    /// <summary>Closes the connection if it is <see cref="Waiting"/>; false when a request is being served.</summary>
+    public bool TryEvict()
     {
-        if (_idle)
+        if (Interlocked.CompareExchange(ref _state, StateClosed, StateWaiting) != StateWaiting)
         {
-            try
-            {
-                _socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-            }
+            return false;
         }
+
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+
+        return true;
     }
 
     public void Dispose()
@@ -62,10 +80,7 @@ internal sealed class HttpConnection : IDisposable
         _socket.Dispose();
         _io.Dispose();
         var buffer = Interlocked.Exchange(ref _buffer, []);
-        if (buffer.Length > 0)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        _server.ConnectionBuffers.Return(buffer);
     }
 
     public async Task ServeAsync()
@@ -85,10 +100,23 @@ internal sealed class HttpConnection : IDisposable
     /// <summary>Reads, routes and answers one request; false when the connection should close.</summary>
     private async Task<bool> ServeOneAsync()
     {
-        _idle = true;
+        if (Interlocked.CompareExchange(ref _state, StateWaiting, StateBusy) == StateClosed)
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _waitingSince, Environment.TickCount64);
         if (_server.Stopping.IsCancellationRequested && _start == _end)
         {
             return false;
+        }
+
+        if (_start == _end)
+        {
+            // Nothing buffered: a connection waiting for its next request holds no buffer.
+            _server.ConnectionBuffers.Return(_buffer);
+            _buffer = [];
+            _start = _end = 0;
         }
 
         int headLength;
@@ -107,7 +135,11 @@ internal sealed class HttpConnection : IDisposable
             return false;
         }
 
-        _idle = false;
+        if (Interlocked.CompareExchange(ref _state, StateBusy, StateWaiting) != StateWaiting)
+        {
+            return false;
+        }
+
         HttpRequest request;
         try
         {
@@ -172,6 +204,13 @@ internal sealed class HttpConnection : IDisposable
     private async Task<int> ReadHeadAsync()
     {
         var deadline = DateTime.MaxValue;
+        if (_buffer.Length == 0)
+        {
+            // A zero-byte read waits for the next request without a buffer to read it into.
+            await ReceiveAsync(Memory<byte>.Empty, Limits.KeepAliveTimeout);
+            _buffer = _server.ConnectionBuffers.Rent();
+        }
+
         while (true)
         {
             // Empty lines before a request line are allowed and skipped.
@@ -183,6 +222,12 @@ internal sealed class HttpConnection : IDisposable
             var end = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n\r\n"u8);
             if (end >= 0 && end + 4 <= Limits.MaxHeadBytes)
             {
+                if (deadline == DateTime.MaxValue)
+                {
+                    // Pipelined: the whole head was already buffered, and the request starts now.
+                    BeginRequest();
+                }
+
                 return end + 4;
             }
 
@@ -195,7 +240,7 @@ internal sealed class HttpConnection : IDisposable
             var waiting = _start == _end;
             if (!waiting && deadline == DateTime.MaxValue)
             {
-                deadline = DateTime.UtcNow + Limits.HeadTimeout;
+                deadline = BeginRequest();
             }
 
             var timeout = waiting ? Limits.KeepAliveTimeout : deadline - DateTime.UtcNow;
@@ -212,11 +257,19 @@ internal sealed class HttpConnection : IDisposable
 
             if (waiting)
             {
-                deadline = DateTime.UtcNow + Limits.HeadTimeout;
+                deadline = BeginRequest();
             }
 
             _end += read;
         }
+    }
+
+    /// <summary>Starts the clocks of a request whose first byte has arrived; returns the deadline of its head.</summary>
+    private DateTime BeginRequest()
+    {
+        var now = DateTime.UtcNow;
+        _requestDeadline = now + Limits.RequestTimeout;
+        return now + (Limits.HeadTimeout < Limits.RequestTimeout ? Limits.HeadTimeout : Limits.RequestTimeout);
     }
 
     private HttpRequest ParseHead(ReadOnlySpan<byte> head)
@@ -432,7 +485,7 @@ internal sealed class HttpConnection : IDisposable
             or (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*' or (byte)'+'
             or (byte)'-' or (byte)'.' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
 
-    internal async ValueTask WriteResponseAsync(HttpRequest request, int status, string? contentType, ReadOnlyMemory<byte> body, string? allow)
+    internal async ValueTask WriteResponseAsync(HttpRequest request, int status, string? contentType, ReadOnlyMemory<byte> body, string? allow, int? retryAfterSeconds)
     {
         // A body left unread (a refusal before reading it) cannot be skipped safely: the connection
         // closes after the answer, and lingers so the peer still reads it.
@@ -442,19 +495,54 @@ internal sealed class HttpConnection : IDisposable
             _keepAlive = false;
         }
 
-        await SendHeadAndBodyAsync(status, contentType, body, allow, head: request.Method == "HEAD");
+        await SendHeadAndBodyAsync(status, contentType, body, allow, head: request.Method == "HEAD", retryAfterSeconds);
         if (leftover)
         {
             await LingerAsync();
         }
     }
 
-    private async ValueTask SendHeadAndBodyAsync(int status, string? contentType, ReadOnlyMemory<byte> body, string? allow, bool head)
+    internal async ValueTask WriteResponseAsync(HttpRequest request, int status, string contentType, IReadOnlyList<ReadOnlyMemory<byte>> segments)
+    {
+        if (segments.Count <= 1)
+        {
+            await WriteResponseAsync(request, status, contentType, segments.Count == 0 ? default : segments[0], allow: null, retryAfterSeconds: null);
+            return;
+        }
+
+        var leftover = _body is { Finished: false };
+        if (leftover || _server.Stopping.IsCancellationRequested)
+        {
+            _keepAlive = false;
+        }
+
+        var length = 0L;
+        foreach (var segment in segments)
+        {
+            length += segment.Length;
+        }
+
+        await SendAsync(Encoding.Latin1.GetBytes(HeadText(status, contentType, length, allow: null, retryAfterSeconds: null)));
+        if (request.Method != "HEAD")
+        {
+            foreach (var segment in segments)
+            {
+                await SendAsync(segment);
+            }
+        }
+
+        if (leftover)
+        {
+            await LingerAsync();
+        }
+    }
+
+    private string HeadText(int status, string? contentType, long length, string? allow, int? retryAfterSeconds)
     {
         var text = new StringBuilder(160)
             .Append("HTTP/1.1 ").Append(status).Append(' ').Append(Reason(status)).Append("\r\n")
             .Append("Date: ").Append(HttpDate.Now).Append("\r\n")
-            .Append("Content-Length: ").Append(body.Length).Append("\r\n");
+            .Append("Content-Length: ").Append(length).Append("\r\n");
         if (contentType is not null)
         {
             text.Append("Content-Type: ").Append(contentType).Append("\r\n");
@@ -465,7 +553,17 @@ internal sealed class HttpConnection : IDisposable
             text.Append("Allow: ").Append(allow).Append("\r\n");
         }
 
-        var headText = text.Append(!_keepAlive ? "Connection: close\r\n" : _http10 ? "Connection: keep-alive\r\n" : "").Append("\r\n").ToString();
+        if (retryAfterSeconds is { } retryAfter)
+        {
+            text.Append("Retry-After: ").Append(retryAfter).Append("\r\n");
+        }
+
+        return text.Append(!_keepAlive ? "Connection: close\r\n" : _http10 ? "Connection: keep-alive\r\n" : "").Append("\r\n").ToString();
+    }
+
+    private async ValueTask SendHeadAndBodyAsync(int status, string? contentType, ReadOnlyMemory<byte> body, string? allow, bool head, int? retryAfterSeconds = null)
+    {
+        var headText = HeadText(status, contentType, body.Length, allow, retryAfterSeconds);
         var headBytes = Encoding.Latin1.GetByteCount(headText);
         var small = head || body.Length <= 4096;
         var buffer = ArrayPool<byte>.Shared.Rent(headBytes + (small && !head ? body.Length : 0));
@@ -496,6 +594,11 @@ internal sealed class HttpConnection : IDisposable
         try
         {
             _socket.Shutdown(SocketShutdown.Send);
+            if (_buffer.Length == 0)
+            {
+                _buffer = _server.ConnectionBuffers.Rent();
+            }
+
             var until = DateTime.UtcNow + LingerTime;
             long dropped = 0;
             _start = _end = 0;
@@ -524,6 +627,7 @@ internal sealed class HttpConnection : IDisposable
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         413 => "Content Too Large",
         415 => "Unsupported Media Type",
         417 => "Expectation Failed",
@@ -568,7 +672,7 @@ internal sealed class HttpConnection : IDisposable
         }
         finally
         {
-            _io.TryReset();
+            ResetTimer();
         }
     }
 
@@ -584,8 +688,18 @@ internal sealed class HttpConnection : IDisposable
             }
             finally
             {
-                _io.TryReset();
+                ResetTimer();
             }
+        }
+    }
+
+    /// <summary>Stops the I/O timer; after it fired, a new one, so the answer to a timed-out request (408) can still be sent.</summary>
+    private void ResetTimer()
+    {
+        if (!_io.TryReset() && !_server.Aborting.IsCancellationRequested)
+        {
+            _io.Dispose();
+            _io = CancellationTokenSource.CreateLinkedTokenSource(_server.Aborting);
         }
     }
 
@@ -614,13 +728,29 @@ internal sealed class HttpConnection : IDisposable
         }
 
         await ContinueAsync();
-        var read = await ReceiveAsync(into, Limits.IoTimeout);
+        var read = await ReceiveBodyAsync(into);
         if (read == 0)
         {
             throw new IOException("the peer closed the connection before the body ended");
         }
 
         return read;
+    }
+
+    /// <summary>Receives body bytes within both the I/O timeout and what is left of the request's deadline (408 past it).</summary>
+    private async ValueTask<int> ReceiveBodyAsync(Memory<byte> into)
+    {
+        var left = _requestDeadline - DateTime.UtcNow;
+        var deadlineFirst = left < Limits.IoTimeout;
+        try
+        {
+            return await ReceiveAsync(into, deadlineFirst ? left : Limits.IoTimeout);
+        }
+        catch (OperationCanceledException) when (deadlineFirst && !_server.Aborting.IsCancellationRequested)
+        {
+            throw new HttpProtocolException(
+                408, $"the request did not arrive whole within {Limits.RequestTimeout.TotalSeconds:0.###} s of its first byte");
+        }
     }
 
     /// <summary>Makes sure a CRLF-terminated line is buffered and returns its length without the CRLF; the caller consumes it.</summary>
@@ -641,7 +771,7 @@ internal sealed class HttpConnection : IDisposable
 
             Compact();
             await ContinueAsync();
-            var read = await ReceiveAsync(_buffer.AsMemory(_end), Limits.IoTimeout);
+            var read = await ReceiveBodyAsync(_buffer.AsMemory(_end));
             if (read == 0)
             {
                 throw new IOException("the peer closed the connection before the body ended");

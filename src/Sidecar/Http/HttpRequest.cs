@@ -47,8 +47,8 @@ public sealed class HttpRequest
 
     internal bool Responded { get; private set; }
 
-    /// <summary>Writes the answer: status, content type and the whole body.</summary>
-    public ValueTask RespondAsync(int status, string? contentType, ReadOnlyMemory<byte> body, string? allow = null)
+    /// <summary>Writes a 2xx answer whose body is in <paramref name="segments"/>, sent one after another.</summary>
+    public ValueTask RespondSegmentsAsync(int status, string contentType, IReadOnlyList<ReadOnlyMemory<byte>> segments)
     {
         if (Responded)
         {
@@ -56,7 +56,19 @@ public sealed class HttpRequest
         }
 
         Responded = true;
-        return _connection.WriteResponseAsync(this, status, contentType, body, allow);
+        return _connection.WriteResponseAsync(this, status, contentType, segments);
+    }
+
+    /// <summary>Writes the answer: status, content type and the whole body, with Allow (405) or Retry-After (503) when given.</summary>
+    public ValueTask RespondAsync(int status, string? contentType, ReadOnlyMemory<byte> body, string? allow = null, int? retryAfterSeconds = null)
+    {
+        if (Responded)
+        {
+            throw new InvalidOperationException("the request was already answered");
+        }
+
+        Responded = true;
+        return _connection.WriteResponseAsync(this, status, contentType, body, allow, retryAfterSeconds);
     }
 }
 

@@ -16,8 +16,15 @@ public sealed record HttpServerLimits
     /// <summary>Most header fields in one request (431 past it).</summary>
     public int MaxHeaders { get; init; } = 100;
 
-    /// <summary>Most connections open at once; more are closed as they arrive.</summary>
+    /// <summary>Most connections open at once; past it a new one closes the connection that has waited longest for a request, or is closed itself when every one is busy.</summary>
     public int MaxConnections { get; init; } = 1024;
+
+    /// <summary>
+    /// Connections kept free for newcomers: once fewer are free, each new connection closes the one that
+    /// has waited longest for a request, so a probe or a scrape finds room while idle or trickling
+    /// clients hold the rest.
+    /// </summary>
+    public int ReservedConnections { get; init; } = 32;
 
     /// <summary>How long a kept-alive connection may wait for its next request.</summary>
     public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(130);
@@ -27,6 +34,9 @@ public sealed record HttpServerLimits
 
     /// <summary>How long a read of the body or a write of the answer may wait for the peer.</summary>
     public TimeSpan IoTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a whole request, its line, headers and body, may take to arrive once its first byte has (408 past it).</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -54,6 +64,7 @@ public sealed class HttpServer : IAsyncDisposable
         _routes = routes.GroupBy(r => r.Path, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
         _logger = logger;
         Limits = limits ?? new HttpServerLimits();
+        ConnectionBuffers = new BufferPool(Math.Max(HttpConnection.BufferBytes, Limits.MaxHeadBytes + 4), retained: 32);
         _listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -80,6 +91,9 @@ public sealed class HttpServer : IAsyncDisposable
     internal CancellationToken Aborting => _aborting.Token;
 
     internal ILogger Logger => _logger;
+
+    /// <summary>The connections' read buffers; a few are kept for the next connections, not one per connection ever opened.</summary>
+    internal BufferPool ConnectionBuffers { get; }
 
     /// <summary>Starts accepting connections.</summary>
     public void Start() => _accepting = AcceptAsync();
@@ -157,7 +171,8 @@ public sealed class HttpServer : IAsyncDisposable
                 continue;
             }
 
-            if (Volatile.Read(ref _open) >= Limits.MaxConnections)
+            var open = Volatile.Read(ref _open);
+            if (open >= Limits.MaxConnections - Limits.ReservedConnections && !EvictLongestWaiting() && open >= Limits.MaxConnections)
             {
                 socket.Dispose();
                 continue;
@@ -179,6 +194,37 @@ public sealed class HttpServer : IAsyncDisposable
             _connections[connection] = 0;
             _ = RunAsync(connection);
         }
+    }
+
+    /// <summary>Closes the connection that has waited longest for its next request (or for the rest of a head); false when every connection is busy.</summary>
+    private bool EvictLongestWaiting()
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            HttpConnection? oldest = null;
+            var since = long.MaxValue;
+            foreach (var connection in _connections.Keys)
+            {
+                if (connection.Waiting && connection.WaitingSince < since)
+                {
+                    oldest = connection;
+                    since = connection.WaitingSince;
+                }
+            }
+
+            if (oldest is null)
+            {
+                return false;
+            }
+
+            // It may have started a request meanwhile; then look again.
+            if (oldest.TryEvict())
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private async Task RunAsync(HttpConnection connection)

@@ -67,7 +67,7 @@ public sealed class AgentRecorder
             if (e.Type == EventType.Observation && set.ForEvent(e.Metric!).Length == 0)
             {
                 _registry.CountDrop(DropReason.UndefinedMetric);
-                errors.Add(new(e.Path + "metric", $"no AgentMetricDefinition selecting this pod declares an Event source named \"{e.Metric}\""));
+                errors.Add(new(e.Path + "metric", $"no AgentMetricDefinition selecting this pod declares an Event source named \"{ClientText.Clip(e.Metric)}\""));
             }
         }
 
@@ -162,7 +162,7 @@ public sealed class AgentRecorder
                 errorType = "";
                 break;
             default:
-                var provider = attributes.Text("gen_ai.provider.name", attributes.Text("gen_ai.system"));
+                var provider = Conventions.Text(attributes, "gen_ai.provider.name");
                 RecordModelCall(operation, provider, model, errorType, duration, tokensIn, tokensOut, null);
                 errorType = "";
                 break;

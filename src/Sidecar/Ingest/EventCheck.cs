@@ -143,7 +143,7 @@ public static partial class EventParser
                 }
             }
 
-            Fail(field, $"\"{text}\" is not allowed; use one of {string.Join(", ", allowed)}");
+            Fail(field, $"\"{ClientText.Clip(text)}\" is not allowed; use one of {string.Join(", ", allowed)}");
             return null;
         }
 
@@ -234,7 +234,7 @@ public static partial class EventParser
 
             if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var time))
             {
-                Fail(field, $"\"{text}\" is not an RFC 3339 time such as 2026-01-02T15:04:05.123Z");
+                Fail(field, $"\"{ClientText.Clip(text)}\" is not an RFC 3339 time such as 2026-01-02T15:04:05.123Z");
                 return null;
             }
 
@@ -313,7 +313,7 @@ public static partial class EventParser
                 };
                 if (!fine)
                 {
-                    Fail($"attributes.{name}", $"must be a string, a finite number or a boolean, got {Describe(ref reader)}");
+                    Fail($"attributes.{ClientText.Clip(name)}", $"must be a string, a finite number or a boolean, got {Describe(ref reader)}");
                 }
 
                 reader.Skip();
@@ -378,6 +378,6 @@ public static partial class EventParser
             _ => "null",
         };
 
-        private static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "…";
+        private static string Clip(string text) => ClientText.Clip(text, 40);
     }
 }

@@ -284,7 +284,7 @@ public static partial class EventParser
 
         if (check.Shape is not { } shape)
         {
-            check.Fail(Field.Type, $"\"{check.TextOf(Field.Type)}\" is not an event type; use one of {TypeList}");
+            check.Fail(Field.Type, $"\"{ClientText.Clip(check.TextOf(Field.Type))}\" is not an event type; use one of {TypeList}");
             return null;
         }
 
@@ -390,7 +390,7 @@ public static partial class EventParser
             var known = FieldsByName.TryGet(Unescaped(ref reader), out var field);
             if (!known || (Bit(field) & (CommonMask | shape.Mask)) == 0)
             {
-                check.Fail(Text(ref reader), $"is not a field of this event type; it takes {shape.FieldList} (and type, timestamp, attributes)");
+                check.Fail(ClientText.Clip(Text(ref reader)), $"is not a field of this event type; it takes {shape.FieldList} (and type, timestamp, attributes)");
             }
 
             reader.Read();

@@ -90,7 +90,7 @@ public static class OtlpJsonDecoder
         }
         catch (JsonException e)
         {
-            throw new OtlpJsonException("$", $"not valid JSON: {e.Message}");
+            throw new OtlpJsonException("$", $"not valid JSON: {ClientText.Clip(e.Message, 4 * ClientText.MaxQuoted)}");
         }
     }
 

@@ -31,18 +31,6 @@ public sealed class OtlpRecorder
     [ThreadStatic]
     private static Label[]? t_labels;
 
-    private static readonly Dictionary<string, string> UnitSuffixes = new(StringComparer.Ordinal)
-    {
-        ["s"] = "seconds",
-        ["ms"] = "milliseconds",
-        ["us"] = "microseconds",
-        ["ns"] = "nanoseconds",
-        ["By"] = "bytes",
-        ["KiBy"] = "kibibytes",
-        ["MiBy"] = "mebibytes",
-        ["%"] = "percent",
-    };
-
     private readonly MetricRegistry _registry;
     private readonly CustomMetrics _custom;
     private readonly IReadOnlyList<string> _promoted;
@@ -101,7 +89,7 @@ public sealed class OtlpRecorder
     }
 
     /// <summary>Where a metric's points go, worked out once per metric rather than once per point.</summary>
-    private record struct Route(CustomMetric[] Customs, MetricFamily? BuiltIn, string PassThroughName, MetricType Type)
+    private record struct Route(CustomMetric[] Customs, MetricFamily? BuiltIn, string PassThroughName, MetricType Type, double Factor)
     {
         /// <summary>The pass-through family, once a point has found or defined it.</summary>
         public MetricFamily? PassThrough { get; set; }
@@ -113,14 +101,15 @@ public sealed class OtlpRecorder
     private Route RouteOf(OtlpMetric metric, CustomMetricSet set)
     {
         var type = TypeOf(metric);
-        var name = PrometheusName(metric, type);
+        var unit = OtlpUnit.Of(metric.Unit);
+        var name = PrometheusName(metric, type, unit);
 
         // A metric the GenAI conventions name, or one whose Prometheus name is a standard agent metric's
         // (agent.queue.depth is agent_queue_depth), feeds that metric under its declared labels.
         var builtIn = _conventions.TryGetValue(metric.Name, out var convention)
             ? _registry.Find(convention.Name)
             : _registry.Find(name) is { Spec.Origin: FamilyOrigin.BuiltIn } named && named.Type == type ? named : null;
-        return new Route(set.ForOtlpMetric(metric.Name), builtIn, name, type);
+        return new Route(set.ForOtlpMetric(metric.Name), builtIn, name, type, unit.Factor);
     }
 
     private bool RecordPoint(OtlpMetric metric, OtlpPoint point, OtlpResource resource, ref Route route)
@@ -152,14 +141,23 @@ public sealed class OtlpRecorder
         var builtIn = route.BuiltIn;
         if (builtIn is not null)
         {
+            // A standard metric has a unit of its own: a value in another unit of the same kind is
+            // converted (ms to seconds), one in a unit of another kind cannot be and is dropped.
+            var unit = OtlpUnit.Of(metric.Unit);
+            if (unit.BaseUnit is not null && builtIn.Spec.Unit != unit.BaseUnit)
+            {
+                _registry.CountDrop(DropReason.UnsupportedPoint);
+                return false;
+            }
+
             var labels = builtIn.Spec.Labels!;
             var key = Scratch(ref t_key, labels.Count);
             for (var i = 0; i < labels.Count; i++)
             {
-                key[i] = LabelValues.Cap(_registry, point.Attributes.Text(labels[i]));
+                key[i] = LabelValues.Cap(_registry, Conventions.Text(point.Attributes, labels[i]));
             }
 
-            return builtIn.GetOrAdd(key.AsSpan(0, labels.Count)) is { } series && Apply(series, metric, point, resource);
+            return builtIn.GetOrAdd(key.AsSpan(0, labels.Count)) is { } series && Apply(series, metric, point, resource, route.Factor);
         }
 
         return PassThrough(metric, point, resource, ref route);
@@ -201,10 +199,13 @@ public sealed class OtlpRecorder
         var family = route.PassThrough ??= _registry.Find(name);
         if (family is null)
         {
+            var factor = route.Factor;
             double[] bounds = type != MetricType.Histogram ? []
                 : metric.Kind == OtlpDataKind.Histogram && point.ExplicitBounds.Count is > 0 and <= MaxPassThroughBuckets && IsAscending(point.ExplicitBounds)
-                    ? [.. point.ExplicitBounds]
-                    : CustomMetric.DefaultBuckets;
+                    ? [.. point.ExplicitBounds.Select(b => b * factor)]
+                    : metric.Kind == OtlpDataKind.ExponentialHistogram && ExponentialBounds(point, factor) is { } exponential
+                        ? exponential
+                        : CustomMetric.DefaultBuckets;
             var help = metric.Description.Length > 0 ? metric.Description : $"OTLP metric {metric.Name}.";
             family = route.PassThrough = _registry.GetOrDefine(new FamilySpec(name, type, help, null, null, bounds, _registry.Limits.DefaultSeriesLimit, FamilyOrigin.Otlp));
         }
@@ -220,7 +221,7 @@ public sealed class OtlpRecorder
         }
 
         return family.GetOrAdd(PassThroughKey(point.Attributes, resource)) is { } series
-            && Apply(series, metric, point, resource);
+            && Apply(series, metric, point, resource, route.Factor);
     }
 
     /// <summary>
@@ -301,7 +302,8 @@ public sealed class OtlpRecorder
             return name;
         }
 
-        name = IsOwnLabelName(key) ? key : Exported(LabelNames.Translate(key));
+        var current = Conventions.CurrentKey(key);
+        name = IsOwnLabelName(current) ? current : Exported(LabelNames.Translate(current));
         if (Volatile.Read(ref _labelNameCount) < MaxCachedLabelNames && _labelNames.TryAdd(key, name))
         {
             Interlocked.Increment(ref _labelNameCount);
@@ -374,10 +376,10 @@ public sealed class OtlpRecorder
         _ => MetricType.Histogram,
     };
 
-    private static string PrometheusName(OtlpMetric metric, MetricType type)
+    private static string PrometheusName(OtlpMetric metric, MetricType type, OtlpUnit unit)
     {
         var name = LabelNames.TranslateMetric(metric.Name);
-        if (UnitSuffixes.TryGetValue(metric.Unit, out var suffix) && !name.EndsWith("_" + suffix, StringComparison.Ordinal))
+        if (unit.BaseUnit is { } suffix && !name.EndsWith("_" + suffix, StringComparison.Ordinal))
         {
             name += "_" + suffix;
         }
@@ -394,19 +396,19 @@ public sealed class OtlpRecorder
         return name;
     }
 
-    /// <summary>Adds one point to a series, turning a cumulative stream into increments.</summary>
-    private bool Apply(Series series, OtlpMetric metric, OtlpPoint point, OtlpResource resource)
+    /// <summary>Adds one point to a series, turning a cumulative stream into increments; values are multiplied by <paramref name="factor"/> (the unit's conversion).</summary>
+    private bool Apply(Series series, OtlpMetric metric, OtlpPoint point, OtlpResource resource, double factor = 1)
     {
         var family = series.Family;
         if (metric.Kind == OtlpDataKind.Gauge)
         {
             if (family.Type == MetricType.Histogram)
             {
-                series.Observe(point.Value);
+                series.Observe(point.Value * factor);
             }
             else
             {
-                series.Set(point.Value);
+                series.Set(point.Value * factor);
             }
 
             return true;
@@ -429,11 +431,11 @@ public sealed class OtlpRecorder
 
             if (family.Type == MetricType.Histogram)
             {
-                series.Observe(point.Value);
+                series.Observe(point.Value * factor);
             }
             else if (delta != 0)
             {
-                series.Add(delta);
+                series.Add(delta * factor);
             }
 
             return true;
@@ -446,8 +448,8 @@ public sealed class OtlpRecorder
         }
 
         Span<long> mapped = family.Bounds.Length < 128 ? stackalloc long[family.Bounds.Length + 1] : new long[family.Bounds.Length + 1];
-        Rebucket(point, metric.Kind, family.Bounds, mapped);
-        var sum = double.IsFinite(point.Sum) ? point.Sum : 0;
+        Rebucket(point, metric.Kind, family.Bounds, mapped, factor);
+        var sum = double.IsFinite(point.Sum) ? point.Sum * factor : 0;
         if (metric.Temporality == Temporality.Cumulative
             && !series.Streams.TryHistogramDelta(metric.Name, resource, point, mapped, ref sum, _admitStream))
         {
@@ -481,13 +483,13 @@ public sealed class OtlpRecorder
     }
 
     /// <summary>Puts each incoming bucket's count into the family bucket that holds its upper bound.</summary>
-    private static void Rebucket(OtlpPoint point, OtlpDataKind kind, double[] bounds, Span<long> mapped)
+    private static void Rebucket(OtlpPoint point, OtlpDataKind kind, double[] bounds, Span<long> mapped, double factor)
     {
         if (kind == OtlpDataKind.Histogram)
         {
             for (var i = 0; i < point.BucketCounts.Count; i++)
             {
-                var upper = i < point.ExplicitBounds.Count ? point.ExplicitBounds[i] : double.PositiveInfinity;
+                var upper = i < point.ExplicitBounds.Count ? point.ExplicitBounds[i] * factor : double.PositiveInfinity;
                 mapped[Series.BucketOf(bounds, upper)] += (long)Math.Min(point.BucketCounts[i], long.MaxValue);
             }
 
@@ -499,15 +501,44 @@ public sealed class OtlpRecorder
         mapped[Series.BucketOf(bounds, 0)] += (long)Math.Min(point.ZeroCount, long.MaxValue);
         for (var i = 0; i < point.PositiveCounts.Count; i++)
         {
-            var upper = Math.Pow(2, (point.PositiveOffset + i + 1) * scaleFactor);
+            var upper = Math.Pow(2, (point.PositiveOffset + i + 1) * scaleFactor) * factor;
             mapped[Series.BucketOf(bounds, upper)] += (long)Math.Min(point.PositiveCounts[i], long.MaxValue);
         }
 
         for (var i = 0; i < point.NegativeCounts.Count; i++)
         {
-            var upper = -Math.Pow(2, (point.NegativeOffset + i) * scaleFactor);
+            var upper = -Math.Pow(2, (point.NegativeOffset + i) * scaleFactor) * factor;
             mapped[Series.BucketOf(bounds, upper)] += (long)Math.Min(point.NegativeCounts[i], long.MaxValue);
         }
+    }
+
+    /// <summary>
+    /// Bounds for a passed-through exponential histogram, from its own scale: the upper bounds of the
+    /// buckets its first point fills (every n-th when there are more than 64), in the converted unit,
+    /// so millisecond or byte data keeps its resolution instead of landing in +Inf. Null when the point
+    /// fills no positive bucket.
+    /// </summary>
+    private static double[]? ExponentialBounds(OtlpPoint point, double factor)
+    {
+        var count = point.PositiveCounts.Count;
+        if (count == 0)
+        {
+            return null;
+        }
+
+        var scaleFactor = Math.Pow(2, -Math.Clamp(point.Scale, -10, 20));
+        var stride = (count + MaxPassThroughBuckets - 1) / MaxPassThroughBuckets;
+        var bounds = new List<double>(MaxPassThroughBuckets);
+        for (var i = stride - 1; i < count; i += stride)
+        {
+            var bound = Math.Pow(2, (point.PositiveOffset + i + 1) * scaleFactor) * factor;
+            if (double.IsFinite(bound) && (bounds.Count == 0 || bound > bounds[^1]))
+            {
+                bounds.Add(bound);
+            }
+        }
+
+        return bounds.Count > 0 ? [.. bounds] : null;
     }
 
     private static bool IsAscending(List<double> bounds)
