@@ -86,8 +86,6 @@ dotnet_image() {
   local published=$1 program=$2 archive=$3 image=$stage/$3 library elves
   mkdir -p "$image/app" "$image/tmp"
   cp -a "$published/." "$image/app/"
-  # Symbols (a NativeAOT program's .dbg) and XML docs are for developers, not the running program.
-  find "$image/app" -type f \( -name '*.dbg' -o -name '*.xml' \) -delete
   accounts "$image"
   mapfile -t elves < <(native_files "$published")
   for library in $(linked_libraries "$published" "${elves[@]}" "${openssl[@]}") "${openssl[@]}"; do

@@ -89,7 +89,7 @@ public sealed partial class ImageTests
             var copy = Last("COPY").Split(' ');
             Assert.Equal("--from=build", copy[0]);
             return new Dockerfile(
-                stages[0].Single(i => i.Instruction == "RUN").Argument,
+                stages[0].Single(i => i.Instruction == "RUN" && i.Argument.StartsWith("dotnet publish ", StringComparison.Ordinal)).Argument,
                 (copy[1], copy[2]),
                 Last("WORKDIR"),
                 Last("USER"),
