@@ -125,7 +125,7 @@ internal static class LagRun
         return (null, polls);
     }
 
-    private static Lag Summarize(List<double> lags, int timedOut)
+    internal static Lag Summarize(List<double> lags, int timedOut)
     {
         double[] sorted = [.. lags.Order()];
         double At(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
@@ -243,8 +243,6 @@ internal static class PipelinedLag
             }
         }
 
-        double[] sorted = [.. lags.Order()];
-        double At(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
-        return new Lag(sorted.Length, At(0.50), At(0.90), At(0.99), sorted.Length == 0 ? double.NaN : sorted[^1], timedOut);
+        return LagRun.Summarize(lags, timedOut);
     }
 }
