@@ -65,7 +65,8 @@ public sealed class SidecarApp : IAsyncDisposable
         }
 
         var intake = new OtlpIntake(registry, recorder, otlp);
-        var api = new IngestApi(registry, recorder, intake, new BodyReader(settings.MaxBodyBytes));
+        var bodies = new BodyReader(settings.MaxBodyBytes);
+        var api = new IngestApi(registry, recorder, intake, bodies);
         var scrape = new Scraper(registry);
         var ok = "ok"u8.ToArray();
         var limits = new HttpServerLimits { RequestTimeout = settings.RequestTimeout };
@@ -96,7 +97,7 @@ public sealed class SidecarApp : IAsyncDisposable
         {
             try
             {
-                grpc = ListenGrpc(grpcAddress, intake, registry.Self, settings.MaxBodyBytes);
+                grpc = ListenGrpc(grpcAddress, intake, registry.Self, bodies);
             }
             catch
             {
@@ -173,10 +174,10 @@ public sealed class SidecarApp : IAsyncDisposable
     }
 
     // Kestrel binds when it starts, so it starts here: a port in use is refused like the other addresses, before anything runs.
-    private static OtlpGrpcServer ListenGrpc(string address, OtlpIntake intake, SelfMetrics self, int maxBodyBytes)
+    private static OtlpGrpcServer ListenGrpc(string address, OtlpIntake intake, SelfMetrics self, BodyReader bodies)
     {
         var uri = new Uri(address);
-        var server = new OtlpGrpcServer(new IPEndPoint(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port), intake, self, maxBodyBytes);
+        var server = new OtlpGrpcServer(new IPEndPoint(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port), intake, self, bodies);
         try
         {
             server.StartAsync().GetAwaiter().GetResult();

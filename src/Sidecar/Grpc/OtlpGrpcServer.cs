@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.IO.Compression;
 using System.IO.Pipelines;
 using System.Net;
 using AgentMetrics.Sidecar.Ingest;
@@ -13,7 +12,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using BufferPool = AgentMetrics.Sidecar.Http.BufferPool;
+using BodyReader = AgentMetrics.Sidecar.Http.BodyReader;
 
 namespace AgentMetrics.Sidecar.Grpc;
 
@@ -28,15 +27,13 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
     public const string MetricsPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
     public const string TracesPath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
-    // Messages larger than this are decoded at most two at a time, so concurrent large exports cannot
-    // multiply the memory a message costs.
-    private const int LargeMessage = 64 * 1024;
-
     private readonly KestrelServer _server;
     private readonly Application _application;
 
-    public OtlpGrpcServer(IPEndPoint endpoint, OtlpIntake intake, Metrics.SelfMetrics self, int maxMessageBytes)
+    /// <summary>A server on <paramref name="endpoint"/> whose messages are read by <paramref name="bodies"/>, under the same cap and large-body slots as OTLP/HTTP's.</summary>
+    public OtlpGrpcServer(IPEndPoint endpoint, OtlpIntake intake, Metrics.SelfMetrics self, BodyReader bodies)
     {
+        var maxMessageBytes = bodies.MaxBodyBytes;
         Endpoint = endpoint;
         var options = new KestrelServerOptions
         {
@@ -50,7 +47,7 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
         options.Listen(endpoint, listen => listen.Protocols = HttpProtocols.Http2);
         var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), NullLoggerFactory.Instance);
         _server = new KestrelServer(Options.Create(options), transport, NullLoggerFactory.Instance);
-        _application = new Application(intake, self, maxMessageBytes);
+        _application = new Application(intake, self, bodies);
     }
 
     public IPEndPoint Endpoint { get; }
@@ -76,15 +73,12 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
         InvalidArgument = 3,
         ResourceExhausted = 8,
         Unimplemented = 12,
-        Internal = 13,
+        Unavailable = 14,
     }
 
-    private sealed class Application(OtlpIntake intake, Metrics.SelfMetrics self, int maxMessageBytes) : IHttpApplication<HttpContext>
+    private sealed class Application(OtlpIntake intake, Metrics.SelfMetrics self, BodyReader bodies) : IHttpApplication<HttpContext>
     {
-        // Messages go into arrays the sidecar owns, as HTTP bodies do: what stays after a burst is bounded.
-        private readonly BufferPool _smallBuffers = new(LargeMessage, 8);
-        private readonly BufferPool _largeBuffers = new(maxMessageBytes, 2);
-        private readonly SemaphoreSlim _large = new(2, 2);
+        private int MaxMessageBytes => bodies.MaxBodyBytes;
 
         public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
 
@@ -115,38 +109,43 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
                 return;
             }
 
-            (byte[] Array, BufferPool Pool)? message = null;
-            var held = false;
-            try
+            var (frame, problem) = await ReadFrameAsync(request);
+            if (problem is { } refused)
             {
-                var (frame, problem) = await ReadFrameAsync(request);
-                if (problem is { } refused)
-                {
-                    await FailAsync(context, endpoint, refused.Status, refused.Message);
-                    return;
-                }
+                await FailAsync(context, endpoint, refused.Status, refused.Message);
+                return;
+            }
 
-                // A compressed message may inflate to the cap, so it takes a large slot whatever its size.
-                var compressed = frame.FirstSpan[0] == 1;
-                if (compressed || frame.Length - 5 > LargeMessage)
-                {
-                    await _large.WaitAsync(context.RequestAborted);
-                    held = true;
-                }
+            var compressed = frame.FirstSpan[0] == 1;
+            var encoding = request.Headers["grpc-encoding"].ToString();
+            if (compressed && !encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase))
+            {
+                await FailAsync(context, endpoint, GrpcStatus.Unimplemented, $"grpc-encoding \"{encoding}\" is not supported; send gzip or identity");
+                return;
+            }
 
-                message = held ? (_largeBuffers.Rent(), _largeBuffers) : (_smallBuffers.Rent(), _smallBuffers);
-                var (length, unpackProblem) = Unpack(frame.Slice(5), compressed, request.Headers["grpc-encoding"].ToString(), message.Value.Array);
-                if (unpackProblem is { } unpackable)
+            // The message goes into arrays the sidecar owns, under the cap and large-body slots every body shares.
+            var payload = frame.Slice(5);
+            var (message, unread) = await bodies.ReadAsync(
+                PipeReader.Create(payload).AsStream(), compressed, compressed ? null : payload.Length, context.RequestAborted);
+            if (message is null)
+            {
+                var status = unread!.Status switch
                 {
-                    await FailAsync(context, endpoint, unpackable.Status, unpackable.Message);
-                    return;
-                }
+                    413 => GrpcStatus.ResourceExhausted,
+                    503 => GrpcStatus.Unavailable,
+                    _ => GrpcStatus.InvalidArgument,
+                };
+                await FailAsync(context, endpoint, status, unread.Message);
+                return;
+            }
 
+            using (message)
+            {
                 OtlpOutcome outcome;
                 try
                 {
-                    var data = message.Value.Array.AsMemory(0, length);
-                    outcome = endpoint == "grpc-metrics" ? intake.Metrics(data, json: false) : intake.Traces(data, json: false);
+                    outcome = endpoint == "grpc-metrics" ? intake.Metrics(message.Data, json: false) : intake.Traces(message.Data, json: false);
                 }
                 catch (ProtoException e)
                 {
@@ -155,18 +154,6 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
                 }
 
                 await AnswerAsync(context, outcome.ToProtobuf());
-            }
-            finally
-            {
-                if (message is { } rented)
-                {
-                    rented.Pool.Return(rented.Array);
-                }
-
-                if (held)
-                {
-                    _large.Release();
-                }
             }
         }
 
@@ -190,7 +177,7 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
             }
             catch (Microsoft.AspNetCore.Http.BadHttpRequestException)
             {
-                return (default, (GrpcStatus.ResourceExhausted, $"the message is larger than the {maxMessageBytes}-byte cap (--max-body-bytes)"));
+                return (default, (GrpcStatus.ResourceExhausted, $"the message is larger than the {MaxMessageBytes}-byte cap (--max-body-bytes)"));
             }
 
             var body = result.Buffer;
@@ -202,9 +189,9 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
             Span<byte> prefix = stackalloc byte[5];
             body.Slice(0, 5).CopyTo(prefix);
             var length = BinaryPrimitives.ReadUInt32BigEndian(prefix[1..]);
-            if (length > maxMessageBytes)
+            if (length > MaxMessageBytes)
             {
-                return (default, (GrpcStatus.ResourceExhausted, $"the message is larger than the {maxMessageBytes}-byte cap (--max-body-bytes)"));
+                return (default, (GrpcStatus.ResourceExhausted, $"the message is larger than the {MaxMessageBytes}-byte cap (--max-body-bytes)"));
             }
 
             if (body.Length != 5 + length)
@@ -213,46 +200,6 @@ internal sealed class OtlpGrpcServer : IAsyncDisposable
             }
 
             return (body.Slice(0, 5 + length), null);
-        }
-
-        /// <summary>The message's bytes copied into <paramref name="buffer"/>, gunzipped when its flag and grpc-encoding say so.</summary>
-        private (int Length, (GrpcStatus Status, string Message)? Problem) Unpack(ReadOnlySequence<byte> payload, bool compressed, string encoding, byte[] buffer)
-        {
-            if (!compressed)
-            {
-                payload.CopyTo(buffer);
-                return ((int)payload.Length, null);
-            }
-
-            if (!encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase))
-            {
-                return (0, (GrpcStatus.Unimplemented, $"grpc-encoding \"{encoding}\" is not supported; send gzip or identity"));
-            }
-
-            var length = 0;
-            try
-            {
-                using var gzip = new GZipStream(PipeReader.Create(payload).AsStream(), CompressionMode.Decompress);
-                while (length < buffer.Length)
-                {
-                    var read = gzip.Read(buffer, length, buffer.Length - length);
-                    if (read == 0)
-                    {
-                        return (length, null);
-                    }
-
-                    length += read;
-                }
-
-                // The buffer is full: the message fits only if nothing more comes out.
-                return gzip.Read(stackalloc byte[1]) == 0
-                    ? (length, null)
-                    : (0, (GrpcStatus.ResourceExhausted, $"the message is larger than the {maxMessageBytes}-byte cap (--max-body-bytes) once gunzipped"));
-            }
-            catch (InvalidDataException)
-            {
-                return (0, (GrpcStatus.InvalidArgument, "the message is not valid gzip"));
-            }
         }
 
         private static async Task AnswerAsync(HttpContext context, byte[] message)

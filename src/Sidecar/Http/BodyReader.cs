@@ -68,13 +68,22 @@ public sealed class BodyReader
             return (null, new BodyProblem(415, $"Content-Encoding must be gzip or identity, got \"{ClientText.Clip(encoding)}\""));
         }
 
+        return await ReadAsync(request.Body, gzip, declared, request.Aborted);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="source"/> whole (gunzipped when <paramref name="gzip"/>) under the same cap and
+    /// large-body slots as every other body, or says why not; the body returned must be disposed.
+    /// </summary>
+    public async Task<(RequestBody? Body, BodyProblem? Problem)> ReadAsync(Stream source, bool gzip, long? declared, CancellationToken cancellationToken)
+    {
         var body = new RequestBody(this);
         try
         {
             // A plain body of a declared length says at once whether it needs a large array.
             if (!gzip && declared >= _small.Size)
             {
-                if (!await body.TakeLargeAsync(request.Aborted))
+                if (!await body.TakeLargeAsync(cancellationToken))
                 {
                     return Refused(body, Busy());
                 }
@@ -84,7 +93,6 @@ public sealed class BodyReader
                 body.TakeSmall();
             }
 
-            var source = request.Body;
             await using var stream = gzip ? new GZipStream(source, CompressionMode.Decompress, leaveOpen: true) : source;
             while (true)
             {
@@ -95,13 +103,13 @@ public sealed class BodyReader
                         return Refused(body, TooLarge());
                     }
 
-                    if (!await body.TakeLargeAsync(request.Aborted))
+                    if (!await body.TakeLargeAsync(cancellationToken))
                     {
                         return Refused(body, Busy());
                     }
                 }
 
-                var read = await stream.ReadAsync(body.Array.AsMemory(body.Length), request.Aborted);
+                var read = await stream.ReadAsync(body.Array.AsMemory(body.Length), cancellationToken);
                 if (read == 0)
                 {
                     return (body, null);
