@@ -67,7 +67,7 @@ public sealed class SidecarApp : IAsyncDisposable
         var intake = new OtlpIntake(registry, recorder, otlp);
         var bodies = new BodyReader(settings.MaxBodyBytes);
         var api = new IngestApi(registry, recorder, intake, bodies);
-        var scrape = new Scraper(registry);
+        var scrape = new Scraper(registry, settings.MetricsCompression == "gzip");
         var ok = "ok"u8.ToArray();
         var limits = new HttpServerLimits { RequestTimeout = settings.RequestTimeout };
         var ingest = Listen(settings.IngestListen, "--ingest-listen", limits,

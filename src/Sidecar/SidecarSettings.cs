@@ -34,6 +34,7 @@ public sealed record SidecarSettings
         ("--max-series", "MaxSeries", "most series in all (default 50000)"),
         ("--max-label-value-length", "MaxLabelValueLength", "label values are cut to this many characters (default 256)"),
         ("--max-body-bytes", "MaxBodyBytes", "largest request body the API takes (default 4194304)"),
+        ("--metrics-compression", "MetricsCompression", "gzip: /metrics is gzip-compressed when the scraper accepts it, as Prometheus does; none: never (default gzip)"),
         ("--request-timeout", "RequestTimeout", "how long a request's line, headers and body may take to arrive, from its first byte; more gets 408 (default 30s)"),
         (SidecarFlags.OperatorUrl, "OperatorUrl", "the operator's HTTPS base address for the definitions stream; empty: built-in metrics only"),
         ("--operator-ca-file", "OperatorCaFile", "CA bundle that signs the operator's serving certificate"),
@@ -72,6 +73,9 @@ public sealed record SidecarSettings
     public MetricLimits Limits { get; init; } = new();
 
     public int MaxBodyBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>gzip or none: whether /metrics answers in gzip to a scraper that accepts it.</summary>
+    public string MetricsCompression { get; init; } = "gzip";
 
     /// <summary>How long a whole request may take to arrive, on either port.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
@@ -148,6 +152,7 @@ public sealed record SidecarSettings
             },
             MaxBodyBytes = Count("--max-body-bytes", Get("MaxBodyBytes")) ?? defaults.MaxBodyBytes,
             RequestTimeout = Duration("--request-timeout", Get("RequestTimeout")) ?? defaults.RequestTimeout,
+            MetricsCompression = Get("MetricsCompression") ?? defaults.MetricsCompression,
             OperatorUrl = Get("OperatorUrl"),
             OperatorCaFile = Get("OperatorCaFile"),
             OperatorCa = Get("OperatorCa"),
@@ -183,6 +188,11 @@ public sealed record SidecarSettings
         if (Mode is not ("scrape" or "push"))
         {
             throw new ArgumentException($"--mode must be scrape or push, got \"{Mode}\"");
+        }
+
+        if (MetricsCompression is not ("gzip" or "none"))
+        {
+            throw new ArgumentException($"--metrics-compression must be gzip or none, got \"{MetricsCompression}\"");
         }
 
         if (Push && !Uri.TryCreate(RemoteWriteUrl, UriKind.Absolute, out _))

@@ -47,6 +47,7 @@ public class ApiTests
     [InlineData("--grpc-listen=http://0.0.0.0:4317", "--grpc-listen must be an http address on a loopback IP")]
     [InlineData("--grpc-listen=http://127.0.0.1:4318", "--grpc-listen must use a port of its own")]
     [InlineData("--operator-ca=not a certificate", "--operator-ca must hold at least one PEM certificate")]
+    [InlineData("--metrics-compression=br", "--metrics-compression must be gzip or none")]
     public async Task Bad_settings_exit_with_code_2_naming_the_setting(string setting, string expected)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "agent-metrics-sidecar.dll");

@@ -4,16 +4,21 @@ using AgentMetrics.Sidecar.Metrics;
 
 namespace AgentMetrics.Sidecar.Handlers;
 
-/// <summary>Serves /metrics from one reused segmented buffer, in the format the Accept header asks for.</summary>
-internal sealed class Scraper(MetricRegistry registry)
+/// <summary>
+/// Serves /metrics from reused segmented buffers, in the format the Accept header asks for, gzip-compressed
+/// when the scraper accepts it (Prometheus always does) unless <paramref name="gzip"/> is off.
+/// </summary>
+internal sealed class Scraper(MetricRegistry registry, bool gzip)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SegmentedBuffer _buffer = new();
+    private readonly SegmentedBuffer _compressed = new();
     private readonly List<ReadOnlyMemory<byte>> _segments = [];
 
     public async ValueTask ServeAsync(HttpRequest request)
     {
         var openMetrics = ExpositionWriter.WantsOpenMetrics(request.Accept);
+        var compress = gzip && ContentCoding.AcceptsGzip(request.AcceptEncoding);
         await _gate.WaitAsync(request.Aborted);
         try
         {
@@ -21,7 +26,14 @@ internal sealed class Scraper(MetricRegistry registry)
             _buffer.Reset();
             ExpositionWriter.Write(registry, openMetrics, _buffer);
             _buffer.Written(_segments);
-            await request.RespondSegmentsAsync(200, openMetrics ? ExpositionWriter.OpenMetricsContentType : ExpositionWriter.TextContentType, _segments);
+            if (compress)
+            {
+                GzipSegments.Compress(_segments, _compressed);
+                _compressed.Written(_segments);
+            }
+
+            await request.RespondSegmentsAsync(
+                200, openMetrics ? ExpositionWriter.OpenMetricsContentType : ExpositionWriter.TextContentType, _segments, compress ? "gzip" : null);
         }
         finally
         {

@@ -458,6 +458,10 @@ internal sealed class HttpConnection : IDisposable
         {
             headers.Accept = headers.Accept is null ? Text(value) : headers.Accept + ", " + Text(value);
         }
+        else if (Ascii.EqualsIgnoreCase(name, "Accept-Encoding"u8))
+        {
+            headers.AcceptEncoding = headers.AcceptEncoding is null ? Text(value) : headers.AcceptEncoding + ", " + Text(value);
+        }
         else if (Ascii.EqualsIgnoreCase(name, "Connection"u8))
         {
             foreach (var range in value.Split((byte)','))
@@ -502,14 +506,8 @@ internal sealed class HttpConnection : IDisposable
         }
     }
 
-    internal async ValueTask WriteResponseAsync(HttpRequest request, int status, string contentType, IReadOnlyList<ReadOnlyMemory<byte>> segments)
+    internal async ValueTask WriteResponseAsync(HttpRequest request, int status, string contentType, IReadOnlyList<ReadOnlyMemory<byte>> segments, string? contentEncoding)
     {
-        if (segments.Count <= 1)
-        {
-            await WriteResponseAsync(request, status, contentType, segments.Count == 0 ? default : segments[0], allow: null, retryAfterSeconds: null);
-            return;
-        }
-
         var leftover = _body is { Finished: false };
         if (leftover || _server.Stopping.IsCancellationRequested)
         {
@@ -522,7 +520,7 @@ internal sealed class HttpConnection : IDisposable
             length += segment.Length;
         }
 
-        await SendAsync(Encoding.Latin1.GetBytes(HeadText(status, contentType, length, allow: null, retryAfterSeconds: null)));
+        await SendAsync(Encoding.Latin1.GetBytes(HeadText(status, contentType, length, allow: null, retryAfterSeconds: null, contentEncoding)));
         if (request.Method != "HEAD")
         {
             foreach (var segment in segments)
@@ -537,7 +535,7 @@ internal sealed class HttpConnection : IDisposable
         }
     }
 
-    private string HeadText(int status, string? contentType, long length, string? allow, int? retryAfterSeconds)
+    private string HeadText(int status, string? contentType, long length, string? allow, int? retryAfterSeconds, string? contentEncoding = null)
     {
         var text = new StringBuilder(160)
             .Append("HTTP/1.1 ").Append(status).Append(' ').Append(Reason(status)).Append("\r\n")
@@ -546,6 +544,11 @@ internal sealed class HttpConnection : IDisposable
         if (contentType is not null)
         {
             text.Append("Content-Type: ").Append(contentType).Append("\r\n");
+        }
+
+        if (contentEncoding is not null)
+        {
+            text.Append("Content-Encoding: ").Append(contentEncoding).Append("\r\nVary: Accept-Encoding\r\n");
         }
 
         if (allow is not null)

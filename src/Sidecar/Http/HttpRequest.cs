@@ -34,6 +34,9 @@ public sealed class HttpRequest
     /// <summary>Accept, or null.</summary>
     public string? Accept => Headers.Accept;
 
+    /// <summary>Accept-Encoding, or null.</summary>
+    public string? AcceptEncoding => Headers.AcceptEncoding;
+
     /// <summary>The declared Content-Length; null for a chunked body.</summary>
     public long? ContentLength => Headers.Chunked ? null : Headers.ContentLength ?? 0;
 
@@ -47,8 +50,11 @@ public sealed class HttpRequest
 
     internal bool Responded { get; private set; }
 
-    /// <summary>Writes a 2xx answer whose body is in <paramref name="segments"/>, sent one after another.</summary>
-    public ValueTask RespondSegmentsAsync(int status, string contentType, IReadOnlyList<ReadOnlyMemory<byte>> segments)
+    /// <summary>
+    /// Writes a 2xx answer whose body is in <paramref name="segments"/>, sent one after another, in
+    /// <paramref name="contentEncoding"/> (with Vary: Accept-Encoding) when it is given.
+    /// </summary>
+    public ValueTask RespondSegmentsAsync(int status, string contentType, IReadOnlyList<ReadOnlyMemory<byte>> segments, string? contentEncoding = null)
     {
         if (Responded)
         {
@@ -56,7 +62,7 @@ public sealed class HttpRequest
         }
 
         Responded = true;
-        return _connection.WriteResponseAsync(this, status, contentType, segments);
+        return _connection.WriteResponseAsync(this, status, contentType, segments, contentEncoding);
     }
 
     /// <summary>Writes the answer: status, content type and the whole body, with Allow (405) or Retry-After (503) when given.</summary>
@@ -80,6 +86,8 @@ internal sealed class RequestHeaders
     public string? ContentEncoding { get; set; }
 
     public string? Accept { get; set; }
+
+    public string? AcceptEncoding { get; set; }
 
     public long? ContentLength { get; set; }
 
