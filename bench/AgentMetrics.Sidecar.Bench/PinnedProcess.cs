@@ -19,7 +19,14 @@ internal sealed class PinnedProcess : IAsyncDisposable
     public int Pid => Process.Identity.Pid;
 
     /// <summary>The sidecar as published (AGENT_METRICS_SIDECAR, set by hack/bench-sidecar.sh), with the bench identity and extra arguments.</summary>
-    public static Task<PinnedProcess> SidecarAsync(int ingestPort, int metricsPort, params string[] arguments)
+    public static Task<PinnedProcess> SidecarAsync(int ingestPort, int metricsPort, params string[] arguments) =>
+        SidecarAsync(ingestPort, metricsPort, identity: true, arguments);
+
+    /// <summary>
+    /// The published sidecar; without <paramref name="identity"/> its series carry no namespace, pod, agent
+    /// and agent_version labels, for comparing like with like against a peer holding the same set.
+    /// </summary>
+    public static Task<PinnedProcess> SidecarAsync(int ingestPort, int metricsPort, bool identity, params string[] arguments)
     {
         var (file, prefix) = SidecarProcess.Command();
         return StartAsync(
@@ -29,10 +36,10 @@ internal sealed class PinnedProcess : IAsyncDisposable
             new Uri($"http://127.0.0.1:{metricsPort}/readyz"),
             new Dictionary<string, string>
             {
-                ["AGENTMETRICS_NAMESPACE"] = "bench",
-                ["AGENTMETRICS_POD"] = "bench-0",
-                ["AGENTMETRICS_AGENT"] = "bench-agent",
-                ["AGENTMETRICS_AGENT_VERSION"] = "1.0.0",
+                ["AGENTMETRICS_NAMESPACE"] = identity ? "bench" : "",
+                ["AGENTMETRICS_POD"] = identity ? "bench-0" : "",
+                ["AGENTMETRICS_AGENT"] = identity ? "bench-agent" : "",
+                ["AGENTMETRICS_AGENT_VERSION"] = identity ? "1.0.0" : "",
             });
     }
 

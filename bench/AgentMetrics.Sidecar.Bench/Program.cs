@@ -4,7 +4,8 @@
 //   heap [--rounds N]                                   the live heap the 1000 x 10 set costs, without the HTTP layer
 //   lag --out FILE [--samples N] [--mode push|scrape]   lag to a real Prometheus, pushed or scraped every second
 //   lag-report --out FILE [--samples N] [--dashboard-samples N]   the lag report: push and scrape (1 s), many events in flight, and to the overview's stat
-//   report --artifacts DIR --prom-client FILE --load FILE --lag FILE --out FILE
+//   report --artifacts DIR --prom-client FILE --load FILE --lag FILE [--scrape FILE --scrape-table FILE] --out FILE
+//   scrape --out FILE [--warmup N] [--scrapes N]        /metrics end to end over HTTP: the sidecar (identity, gzip) and its peers
 //   floor PORT                                          the HTTP-only peer server the load mode starts
 using System.Globalization;
 using System.Text.Json;
@@ -80,13 +81,24 @@ switch (args.FirstOrDefault())
             Option("--artifacts", ""),
             JsonSerializer.Deserialize<PromClientFigures>(await File.ReadAllTextAsync(Option("--prom-client", "")), json)!,
             File.Exists(Option("--load", "")) ? JsonSerializer.Deserialize<LoadFigures>(await File.ReadAllTextAsync(Option("--load", "")), json) : null,
-            File.Exists(Option("--lag", "")) ? JsonSerializer.Deserialize<LagFigures>(await File.ReadAllTextAsync(Option("--lag", "")), json) : null);
+            File.Exists(Option("--lag", "")) ? JsonSerializer.Deserialize<LagFigures>(await File.ReadAllTextAsync(Option("--lag", "")), json) : null,
+            File.Exists(Option("--scrape", "")) ? JsonSerializer.Deserialize<ScrapeFigures>(await File.ReadAllTextAsync(Option("--scrape", "")), json) : null);
         await File.WriteAllTextAsync(Option("--out", "figures.md"), report);
+        if (File.Exists(Option("--scrape", "")))
+        {
+            await File.WriteAllTextAsync(Option("--scrape-table", "scrape.md"), Report.ScrapeTable(JsonSerializer.Deserialize<ScrapeFigures>(await File.ReadAllTextAsync(Option("--scrape", "")), json)!));
+        }
+
+        return 0;
+    case "scrape":
+        var scrape = await ScrapeRun.RunAsync(
+            int.Parse(Option("--warmup", "50"), CultureInfo.InvariantCulture), int.Parse(Option("--scrapes", "300"), CultureInfo.InvariantCulture));
+        await File.WriteAllTextAsync(Option("--out", "scrape.json"), JsonSerializer.Serialize(scrape, json));
         return 0;
     case "floor":
         await HttpFloor.RunAsync(int.Parse(args[1], CultureInfo.InvariantCulture));
         return 0;
     default:
-        Console.Error.WriteLine("usage: AgentMetrics.Sidecar.Bench micro|load|memory|lag|report|floor ... (see Program.cs)");
+        Console.Error.WriteLine("usage: AgentMetrics.Sidecar.Bench micro|load|memory|heap|lag|lag-report|scrape|report|floor ... (see Program.cs)");
         return 2;
 }

@@ -10,7 +10,7 @@ internal sealed record PromClientFigures(string Node, int Iterations, int Sample
 /// <summary>Writes the figures table of bench/results/sidecar.md: each figure beside its target and its peer.</summary>
 internal static class Report
 {
-    public static string Write(string artifacts, PromClientFigures promClient, LoadFigures? load, LagFigures? lag)
+    public static string Write(string artifacts, PromClientFigures promClient, LoadFigures? load, LagFigures? lag, ScrapeFigures? scrape = null)
     {
         var micro = ReadBenchmarks(Path.Combine(artifacts, "results"));
         var text = new StringBuilder();
@@ -98,6 +98,33 @@ internal static class Report
                 $"remote write straight to the same Prometheus: p50 {lag.Direct.P50:0.0} ms, p99 {lag.Direct.P99:0.0} ms",
                 $"p50 {lag.Sidecar.P50 / lag.Direct.P50:0.0}, p99 {lag.Sidecar.P99 / lag.Direct.P99:0.0}",
                 lag.Sidecar.P99 < 250 && lag.Sidecar.TimedOut == 0);
+        }
+
+        if (scrape is not null)
+        {
+            var peer = scrape.Rows.First(r => r.Server.StartsWith("prometheus-net", StringComparison.Ordinal));
+            foreach (var ours in scrape.Rows.Where(r => r.Server == "agent-metrics sidecar"))
+            {
+                Row($"g. scrape of 1000 × 10 over HTTP, end to end, one kept-alive connection, {(ours.Encoding == "gzip" ? "gzip (Prometheus asks for it)" : "uncompressed")}: p50 (CPU per scrape, bytes sent)",
+                    "p50 < 3 ms", $"{ours.P50Ms:0.0} ms, p99 {ours.P99Ms:0.0} ms ({ours.CpuMsPerScrape:0.0} ms CPU, {ours.BytesOnWire / 1e6:0.00} MB)",
+                    $"{peer.Server}: {peer.P50Ms:0.0} ms, p99 {peer.P99Ms:0.0} ms ({peer.CpuMsPerScrape:0.0} ms CPU, {peer.BytesOnWire / 1e6:0.00} MB, no gzip)",
+                    $"{ours.P50Ms / peer.P50Ms:0.00}", ours.P50Ms < 3);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Every server's scrapes, one row each: the table under "g." in bench/results/sidecar.md.</summary>
+    public static string ScrapeTable(ScrapeFigures scrape)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("| server | Content-Encoding | p50 | p90 | p99 | CPU per scrape | bytes sent | bytes uncompressed |");
+        text.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var r in scrape.Rows)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Server} | {r.Encoding} | {r.P50Ms:0.00} ms | {r.P90Ms:0.00} ms | {r.P99Ms:0.00} ms | {r.CpuMsPerScrape:0.00} ms | {r.BytesOnWire:N0} | {r.BytesUncompressed:N0} |");
         }
 
         return text.ToString();
