@@ -3,22 +3,27 @@ using Xunit;
 
 namespace AgentMetrics.Sidecar.Tests;
 
-/// <summary>The OpenTelemetry JS SDK's OTLP/HTTP protobuf exporters (from npm) as clients, checked in a real Prometheus.</summary>
+/// <summary>
+/// The OpenTelemetry JS SDK's OTLP exporters (from npm) as clients, over OTLP/HTTP protobuf and over
+/// OTLP/gRPC (on @grpc/grpc-js, the exporter's defaults otherwise), checked in a real Prometheus.
+/// </summary>
 public class OpenTelemetryJsPeerTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
     [Theory]
-    [InlineData("cumulative")]
-    [InlineData("delta")]
-    public async Task Js_sdk_metrics_show_up_in_prometheus_whatever_the_temporality(string temporality)
+    [InlineData("cumulative", "http/protobuf")]
+    [InlineData("delta", "http/protobuf")]
+    [InlineData("cumulative", "grpc")]
+    [InlineData("delta", "grpc")]
+    public async Task Js_sdk_metrics_show_up_in_prometheus_whatever_the_temporality_and_protocol(string temporality, string protocol)
     {
-        var pod = $"js-{temporality}";
+        var pod = $"js-{temporality}-{(protocol == "grpc" ? "grpc" : "http")}";
         await using var sidecar = await SidecarProcess.StartAsync(pod);
         await using var prometheus = await PrometheusServer.StartAsync(PrometheusDeliveryTests.ScrapeConfig(sidecar.MetricsPort));
 
         var (exitCode, output, errors) = await JsPeers.RunAsync(
-            "otlp-metrics.mjs", TimeSpan.FromSeconds(60), "--endpoint", sidecar.Ingest.ToString(), "--temporality", temporality, "--rounds", "2");
+            "otlp-metrics.mjs", TimeSpan.FromSeconds(60), "--endpoint", Endpoint(sidecar, protocol), "--protocol", protocol, "--temporality", temporality, "--rounds", "2");
         Assert.True(exitCode == 0, $"the JS peer failed ({exitCode}):\n{errors}\n{output}");
 
         var job = $"pod=\"{pod}\",service_name=\"js-peer-agent\"";
@@ -38,13 +43,16 @@ public class OpenTelemetryJsPeerTests
         await prometheus.WaitForResultAsync($"agent_queue_depth{{pod=\"{pod}\"}} == 7", Wait);
     }
 
-    [Fact]
-    public async Task Js_sdk_genai_spans_become_agent_metrics_in_prometheus()
+    [Theory]
+    [InlineData("http/protobuf")]
+    [InlineData("grpc")]
+    public async Task Js_sdk_genai_spans_become_agent_metrics_in_prometheus(string protocol)
     {
         await using var sidecar = await SidecarProcess.StartAsync("js-traced");
         await using var prometheus = await PrometheusServer.StartAsync(PrometheusDeliveryTests.ScrapeConfig(sidecar.MetricsPort));
 
-        var (exitCode, output, errors) = await JsPeers.RunAsync("otlp-traces.mjs", TimeSpan.FromSeconds(60), "--endpoint", sidecar.Ingest.ToString());
+        var (exitCode, output, errors) = await JsPeers.RunAsync(
+            "otlp-traces.mjs", TimeSpan.FromSeconds(60), "--endpoint", Endpoint(sidecar, protocol), "--protocol", protocol);
         Assert.True(exitCode == 0, $"the JS peer failed ({exitCode}):\n{errors}\n{output}");
 
         await prometheus.WaitForResultAsync("""agent_tasks_total{pod="js-traced",outcome="success"} == 1""", Wait);
@@ -55,4 +63,7 @@ public class OpenTelemetryJsPeerTests
         await prometheus.WaitForResultAsync("""abs(gen_ai_execute_tool_duration_seconds_sum{pod="js-traced",gen_ai_tool_name="get_weather",gen_ai_tool_type="function"} - 0.05) < 1e-9""", Wait);
         await prometheus.WaitForResultAsync("""agent_errors_total{pod="js-traced",error_type="timeout"} == 1""", Wait);
     }
+
+    /// <summary>Where the sidecar takes the protocol: OTLP/HTTP on the API port, OTLP/gRPC on its own.</summary>
+    private static string Endpoint(SidecarProcess sidecar, string protocol) => (protocol == "grpc" ? sidecar.Grpc : sidecar.Ingest).ToString();
 }

@@ -119,6 +119,10 @@ export function parseCommonArgs(usage, extraOptions = {}) {
         // connection with backoff until this budget is spent, and a test
         // asserting on a refused endpoint should not wait ~9 s for it.
         'timeout-ms': { type: 'string', default: '5000' },
+        // http/protobuf (OTLP/HTTP, the signal path appended to --endpoint) or grpc
+        // (OTLP/gRPC to --endpoint as it is), the two protocols the SDK's
+        // OTEL_EXPORTER_OTLP_PROTOCOL chooses between.
+        protocol: { type: 'string', default: 'http/protobuf' },
         verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
         ...extraOptions,
@@ -142,6 +146,9 @@ export function parseCommonArgs(usage, extraOptions = {}) {
   }
   if (base.protocol !== 'http:' && base.protocol !== 'https:') {
     usageError(usage, `--endpoint must be http(s): ${values.endpoint}`);
+  }
+  if (values.protocol !== 'http/protobuf' && values.protocol !== 'grpc') {
+    usageError(usage, `--protocol must be http/protobuf or grpc, got ${values.protocol}`);
   }
   const timeoutMs = parsePositiveInt(usage, 'timeout-ms', values['timeout-ms']);
   // The OTLP/HTTP spec appends the signal path to a base endpoint; trimming a

@@ -14,6 +14,7 @@ import {
 // The proto package does not re-export AggregationTemporalityPreference; its
 // options also accept the sdk-metrics AggregationTemporality enum.
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPMetricExporter as OTLPGrpcMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import {
@@ -29,7 +30,7 @@ import {
 } from './otlp-common.mjs';
 
 const USAGE =
-  'usage: node otlp-metrics.mjs --endpoint http://127.0.0.1:PORT ' +
+  'usage: node otlp-metrics.mjs --endpoint http://127.0.0.1:PORT [--protocol http/protobuf|grpc] ' +
   '[--temporality cumulative|delta] [--rounds N] [--timeout-ms MS] [--verbose]';
 
 const SERVICE_NAME = 'js-peer-agent';
@@ -68,9 +69,12 @@ if (temporalityPreference === undefined) {
 
 installStderrDiagLogger(args.verbose);
 
-const url = `${args.endpoint}/v1/metrics`;
+// OTLP/gRPC takes the endpoint as it is; everything else is left at the exporter's defaults.
+const url = args.protocol === 'grpc' ? args.endpoint : `${args.endpoint}/v1/metrics`;
 const { exporter, stats } = recordExportResults(
-  new OTLPMetricExporter({ url, temporalityPreference, timeoutMillis: args.timeoutMs }),
+  args.protocol === 'grpc'
+    ? new OTLPGrpcMetricExporter({ url, temporalityPreference, timeoutMillis: args.timeoutMs })
+    : new OTLPMetricExporter({ url, temporalityPreference, timeoutMillis: args.timeoutMs }),
 );
 
 const resource = defaultResource().merge(

@@ -7,6 +7,7 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPTraceExporter as OTLPGrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR_ERROR_TYPE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import {
@@ -19,7 +20,7 @@ import {
   resourceAttributesOf,
 } from './otlp-common.mjs';
 
-const USAGE = 'usage: node otlp-traces.mjs --endpoint http://127.0.0.1:PORT [--timeout-ms MS] [--verbose]';
+const USAGE = 'usage: node otlp-traces.mjs --endpoint http://127.0.0.1:PORT [--protocol http/protobuf|grpc] [--timeout-ms MS] [--verbose]';
 
 const SERVICE_NAME = 'js-peer-agent';
 const TRACER_NAME = 'js-peer-agent';
@@ -103,8 +104,13 @@ const SPANS = [
 const args = parseCommonArgs(USAGE);
 installStderrDiagLogger(args.verbose);
 
-const url = `${args.endpoint}/v1/traces`;
-const { exporter, stats } = recordExportResults(new OTLPTraceExporter({ url, timeoutMillis: args.timeoutMs }));
+// OTLP/gRPC takes the endpoint as it is; everything else is left at the exporter's defaults.
+const url = args.protocol === 'grpc' ? args.endpoint : `${args.endpoint}/v1/traces`;
+const { exporter, stats } = recordExportResults(
+  args.protocol === 'grpc'
+    ? new OTLPGrpcTraceExporter({ url, timeoutMillis: args.timeoutMs })
+    : new OTLPTraceExporter({ url, timeoutMillis: args.timeoutMs }),
+);
 
 const resource = defaultResource().merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: SERVICE_NAME }));
 
