@@ -95,7 +95,7 @@ bytes=$(cat "$work"/bdn/*.log 2>/dev/null | grep -o 'bytes per scrape: [A-Za-z]*
   echo "  process is started (through \`bash -c exec\` and \`taskset\`, as every server here) until a plain socket's \`GET /readyz\`, tried every millisecond,"
   echo "  answers 200; 10 fresh processes of each build. Set: 1000 metrics (the default \`--max-metrics\`, which counts"
   echo "  the built-in ones; the rest are OTLP pass-through metrics shaped like bench-set.mjs: cumulative 16-bucket histograms, cumulative sums and"
-  echo "  gauges, 10 points each), re-sent as fast as the sidecar takes them from 2 connections for 10 s while /metrics is scraped once a second;"
+  echo "  gauges, 10 points each), re-sent as fast as the sidecar takes them from 2 connections for 10 s while /metrics is scraped once a second with Prometheus' headers (gzip accepted);"
   echo "  VmRSS sampled every 100 ms. The peer is \`prom-client-serve.mjs\` holding the same set, pinned the same way, scraped once a second."
   echo "- **f.** The sidecar in push mode (\`--push-interval\` left at its 100 ms default) remote-writing to Prometheus with \`--web.enable-remote-write-receiver\`."
   echo "  Each sample: wait 0–100 ms at random (so events land anywhere in the push cycle), POST \`{\"type\":\"gauge\",\"queue_depth\":N}\`, then"

@@ -65,7 +65,10 @@ internal static class Report
             }
 
             var idle = load.Shipped?.IdleBytes ?? load.IdleBytes;
-            Row("e. VmRSS idle (5 s after ready)", "< 10 MB", Size(idle),
+            var parts = load.Shipped is { IdleAnonBytes: > 0 } split
+                ? $" = {Size(split.IdleAnonBytes)} anonymous (the pod's own) + {Size(split.IdleFileBytes)} file pages (the executable's, shared by every sidecar on the node)"
+                : "";
+            Row("e. VmRSS idle (5 s after ready)", "< 10 MB", Size(idle) + parts,
                 load.Baseline is { } baselineIdle ? $"the same code as a trimmed ReadyToRun build: {Size(baselineIdle.IdleBytes)}" : "—",
                 load.Baseline is { } b ? $"{(double)idle / b.IdleBytes:0.00}" : "—", idle < 10_000_000);
             if (load.Shipped is { } shipped)

@@ -120,6 +120,17 @@ internal static class ScrapeRun
         return row;
     }
 
+    /// <summary>One scrape with Prometheus' headers (OpenMetrics first, gzip accepted), the body read and dropped.</summary>
+    public static async Task AsPrometheusAsync(HttpClient http, Uri url)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.TryAddWithoutValidation("Accept", PrometheusAccept);
+        request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip");
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        _ = await response.Content.ReadAsByteArrayAsync();
+    }
+
     private static async Task<long> UncompressedBytesAsync(Uri url)
     {
         using var http = new HttpClient();

@@ -6,7 +6,7 @@ using AgentMetrics.Testing;
 namespace AgentMetrics.Sidecar.Bench;
 
 /// <summary>How fast one build of the sidecar starts, and what it holds once idle.</summary>
-internal sealed record Startup(string Build, int Runs, double P50Ms, double MaxMs, long IdleBytes);
+internal sealed record Startup(string Build, int Runs, double P50Ms, double MaxMs, long IdleBytes, long IdleAnonBytes = 0, long IdleFileBytes = 0);
 
 /// <summary>
 /// Start → /readyz answering 200, over fresh processes pinned to the server core, and VmRSS 5 s after
@@ -19,7 +19,7 @@ internal static class StartupRun
     public static async Task<Startup> RunAsync(string build, (string File, string[] Prefix) command, int runs)
     {
         var times = new List<double>(runs);
-        long idle = 0;
+        long idle = 0, anon = 0, file = 0;
         for (var run = 0; run < runs; run++)
         {
             var ingest = LoopbackPorts.Next();
@@ -36,11 +36,13 @@ internal static class StartupRun
             {
                 await Task.Delay(TimeSpan.FromSeconds(5));
                 idle = PinnedProcess.Status(process.Identity.Pid, "VmRSS");
+                anon = PinnedProcess.Status(process.Identity.Pid, "RssAnon");
+                file = PinnedProcess.Status(process.Identity.Pid, "RssFile");
             }
         }
 
         times.Sort();
-        var startup = new Startup(build, runs, times[(times.Count - 1) / 2], times[^1], idle);
+        var startup = new Startup(build, runs, times[(times.Count - 1) / 2], times[^1], idle, anon, file);
         Console.WriteLine($"start → /readyz, {build}: {startup}");
         return startup;
     }
