@@ -27,7 +27,8 @@ internal sealed record LoadFigures(
     Memory PromClient,
     Memory? Steady = null,
     Startup? Shipped = null,
-    Startup? Baseline = null);
+    Startup? Baseline = null,
+    Startup? WithoutGrpc = null);
 
 /// <summary>
 /// Load against the real sidecar process, pinned to core 0 while this process sends from core 1:
@@ -48,6 +49,7 @@ internal static class LoadRun
 
         // The build as it ships, and the same code as a trimmed ReadyToRun build when hack/bench-sidecar.sh made one.
         var shipped = await StartupRun.RunAsync("shipped", SidecarProcess.Command(), StartupRuns);
+        var withoutGrpc = await StartupRun.RunAsync("shipped, OTLP/gRPC off", SidecarProcess.Command(), 3, grpc: false);
         var baseline = Environment.GetEnvironmentVariable("AGENT_METRICS_SIDECAR_BASELINE") is { Length: > 0 } readyToRun
             ? await StartupRun.RunAsync("ReadyToRun", (readyToRun, []), StartupRuns)
             : null;
@@ -95,7 +97,7 @@ internal static class LoadRun
         Console.WriteLine($"1000 x 10 set: {set}");
         var peer = await PromClientMemoryAsync(measure);
         Console.WriteLine($"prom-client holding the set: {peer}");
-        return new LoadFigures(connections, measure.TotalSeconds, EventsPerRequest, points, idle, events, eventsFloor, otlpCumulative, otlpDelta, otlpFloor, set, peer, steady, shipped, baseline);
+        return new LoadFigures(connections, measure.TotalSeconds, EventsPerRequest, points, idle, events, eventsFloor, otlpCumulative, otlpDelta, otlpFloor, set, peer, steady, shipped, baseline, withoutGrpc);
     }
 
     /// <summary>Idle and steady-ingest memory only, with VmRSS split into its parts: for finding where memory goes.</summary>

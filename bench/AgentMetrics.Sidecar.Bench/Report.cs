@@ -71,6 +71,13 @@ internal static class Report
             Row("e. VmRSS idle (5 s after ready)", "< 10 MB", Size(idle) + parts,
                 load.Baseline is { } baselineIdle ? $"the same code as a trimmed ReadyToRun build: {Size(baselineIdle.IdleBytes)}" : "—",
                 load.Baseline is { } b ? $"{(double)idle / b.IdleBytes:0.00}" : "—", idle < 10_000_000);
+            if (load.WithoutGrpc is { } off)
+            {
+                Row("e. VmRSS idle with OTLP/gRPC turned off (`--grpc-listen=`): what serving gRPC costs", "(no target)",
+                    $"{Size(off.IdleBytes)} = {Size(off.IdleAnonBytes)} anonymous + {Size(off.IdleFileBytes)} file pages",
+                    $"gRPC served: {Size(idle)}", $"{(double)off.IdleBytes / idle:0.00}", null);
+            }
+
             if (load.Shipped is { } shipped)
             {
                 Row($"e. start → /readyz answers 200: median and slowest of {shipped.Runs} fresh processes", "< 50 ms",

@@ -16,7 +16,8 @@ internal static class StartupRun
 {
     private static readonly byte[] ReadyRequest = Encoding.ASCII.GetBytes("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
 
-    public static async Task<Startup> RunAsync(string build, (string File, string[] Prefix) command, int runs)
+    /// <summary>Starts <paramref name="runs"/> fresh processes; <paramref name="grpc"/> off starts them with OTLP/gRPC turned off.</summary>
+    public static async Task<Startup> RunAsync(string build, (string File, string[] Prefix) command, int runs, bool grpc = true)
     {
         var times = new List<double>(runs);
         long idle = 0, anon = 0, file = 0;
@@ -28,7 +29,7 @@ internal static class StartupRun
             var clock = Stopwatch.StartNew();
             await using var process = ManagedProcess.Start(
                 $"startup-{build}", "taskset",
-                ["-c", PinnedProcess.ServerCore, command.File, .. command.Prefix, $"--ingest-listen=http://127.0.0.1:{ingest}", $"--grpc-listen=http://127.0.0.1:{LoopbackPorts.Next()}", $"--metrics-listen=http://127.0.0.1:{metrics}"],
+                ["-c", PinnedProcess.ServerCore, command.File, .. command.Prefix, $"--ingest-listen=http://127.0.0.1:{ingest}", grpc ? $"--grpc-listen=http://127.0.0.1:{LoopbackPorts.Next()}" : "--grpc-listen=", $"--metrics-listen=http://127.0.0.1:{metrics}"],
                 Path.Combine(directory, "sidecar.log"));
             await WaitReadyAsync(process, metrics, TimeSpan.FromSeconds(30));
             times.Add(clock.Elapsed.TotalMilliseconds);
