@@ -35,9 +35,6 @@ internal sealed record TopColumn(string Key, string Heading, int Width, bool Hig
     /// <summary>The --sort keys.</summary>
     public static IEnumerable<string> Keys => All.Select(c => c.Key);
 
-    /// <summary>The column of a --sort key.</summary>
-    public static TopColumn Of(string key) => All.Single(c => c.Key == key);
-
     /// <summary>
     /// The recorded fleet outlier scores (robust z-scores against the agent's namespace) the fleet overview
     /// highlights, all of them: one series per scored statistic and agent, told apart by their names.

@@ -33,11 +33,10 @@ public static class TopCommand
         var agent = new Option<string?>("--agent") { Description = "only the agents whose name contains this regular expression (a plain word matches as a substring)", HelpName = "pattern" };
         var sort = new Option<string>("--sort")
         {
-            Description = "the column the agents are ordered by, worst first (lowest first for completion)",
+            Description = $"the column the agents are ordered by, worst first (lowest first for completion): {string.Join(", ", TopColumn.Keys)}",
             DefaultValueFactory = _ => "tasks",
             HelpName = "column",
         };
-        sort.AcceptOnlyFromAmong([.. TopColumn.Keys]);
         var reverse = new Option<bool>("--reverse") { Description = "best first instead of worst first" };
         var interval = new Option<string>("--interval") { Description = "how often to refresh, as a Prometheus duration (at least 100ms)", DefaultValueFactory = _ => "1s", HelpName = "duration" };
         var history = new Option<string>("--history") { Description = "how far back the sparklines of task rate go, as a Prometheus duration (1m to 24h)", DefaultValueFactory = _ => "5m", HelpName = "duration" };
@@ -56,6 +55,8 @@ public static class TopCommand
         {
             var every = Duration(parsed.GetValue(interval)!, "--interval", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
             var span = Duration(parsed.GetValue(history)!, "--history", TimeSpan.FromMinutes(1), TimeSpan.FromHours(24));
+            var column = TopColumn.All.FirstOrDefault(c => c.Key == parsed.GetValue(sort))
+                ?? throw new ArgumentException($"--sort must be one of {string.Join(", ", TopColumn.Keys)}, got \"{parsed.GetValue(sort)}\"");
             if (parsed.GetValue(rows) is < 1)
             {
                 throw new ArgumentException("--rows must be at least 1");
@@ -74,7 +75,7 @@ public static class TopCommand
                 }
             }
 
-            var view = new TopView(parsed.GetValue(@namespace), pattern, TopColumn.Of(parsed.GetValue(sort)!), parsed.GetValue(reverse), span);
+            var view = new TopView(parsed.GetValue(@namespace), pattern, column, parsed.GetValue(reverse), span);
             // A request may take up to two refreshes, and never less than a few seconds, before it counts as unanswered.
             var timeout = TimeSpan.FromSeconds(Math.Max(5, every.TotalSeconds * 2));
             using var client = new PrometheusClient(Connect(parsed.GetValue(prometheus), parsed.GetValue(service)!, parsed.GetValue(kubeconfig), parsed.GetValue(context), timeout));
