@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using AgentMetrics.Testing;
 using Xunit;
 
@@ -105,6 +107,50 @@ public sealed class TopTests(TopFleet fleet)
         Assert.Equal("!", Row(result.Stdout, "refund-agent")![0]);
         Assert.Contains("fleet (namespace shop):", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("sorted by ERRORS, highest first", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithoutATerminalFramesFollowOneAnotherAsPlainTextUntilSigterm()
+    {
+        var info = new ProcessStartInfo(Plugin.Path) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "top", "--prometheus", Url, "--interval", "200ms" })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        try
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var frames = new List<StringBuilder>();
+            while (frames.Count < 3 && await process.StandardOutput.ReadLineAsync(limit.Token) is { } line)
+            {
+                if (line.StartsWith("kubectl agentmetrics top", StringComparison.Ordinal))
+                {
+                    frames.Add(new StringBuilder());
+                }
+
+                frames.LastOrDefault()?.AppendLine(line);
+            }
+
+            await Command.RunAsync("kill", "-TERM", process.Id.ToString(CultureInfo.InvariantCulture));
+            var rest = await process.StandardOutput.ReadToEndAsync(limit.Token);
+            await process.WaitForExitAsync(limit.Token);
+
+            Assert.Equal(143, process.ExitCode);
+            Assert.DoesNotContain('\e', string.Concat(frames) + rest);
+            foreach (var frame in frames.Take(2))
+            {
+                Assert.Equal(["checkout-agent", "research-agent", "support-agent", "refund-agent"], Order(frame.ToString()));
+            }
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
     }
 
     [Fact]
