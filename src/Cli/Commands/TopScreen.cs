@@ -160,16 +160,25 @@ internal sealed class TopScreen(TopSource source, TextWriter output, TextWriter 
         }
     }
 
-    /// <summary>Draws the frame from the top-left corner, each line cleared to its end and the rest of the screen cleared, in one write.</summary>
+    /// <summary>
+    /// Draws the frame from the top-left corner, in one write: each line cleared before it is written (a line
+    /// as wide as the screen leaves the cursor on its last character, which clearing after it would erase),
+    /// then every line below the frame.
+    /// </summary>
     private void Draw(List<string> frame, int height)
     {
         var screen = new StringBuilder();
-        for (var i = 0; i < frame.Count && i < height; i++)
+        var lines = Math.Min(frame.Count, height);
+        for (var i = 0; i < lines; i++)
         {
-            screen.Append("\e[").Append(i + 1).Append(";1H").Append(frame[i]).Append("\e[K");
+            screen.Append("\e[").Append(i + 1).Append(";1H\e[2K").Append(frame[i]);
         }
 
-        screen.Append("\e[J");
+        if (lines < height)
+        {
+            screen.Append("\e[").Append(lines + 1).Append(";1H\e[J");
+        }
+
         output.Write(screen.ToString());
         output.Flush();
     }
