@@ -13,7 +13,7 @@ KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet pau
 # The last line: the Go sources hack/helm-render is built from, offline (Sprig, sigs.k8s.io/yaml, gojsonschema).
 APT_PACKAGES=(etcd-server prometheus prometheus-alertmanager golang-go
   golang-github-modern-go-reflect2-dev rsync jq openssl curl dpkg-dev
-  containerd runc containernetworking-plugins iproute2 iptables libc6-dev gcc victoria-metrics lua5.1
+  containerd runc containernetworking-plugins iproute2 iptables libc6-dev gcc victoria-metrics lua5.1 tmux
   golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev golang-github-xeipuuv-gojsonschema-dev)
 
 phase_start=0

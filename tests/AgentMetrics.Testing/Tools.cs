@@ -24,6 +24,9 @@ public static class Tools
     /// <summary>Lua 5.1, the language Argo CD runs health checks in, from Debian's lua5.1.</summary>
     public static string Lua => OnPath("lua5.1", "Debian package lua5.1");
 
+    /// <summary>tmux, the real terminal interactive commands are driven in, from Debian's tmux.</summary>
+    public static string Tmux => OnPath("tmux", "Debian package tmux");
+
     /// <summary>kubectl.</summary>
     public static string Kubectl => OnPath("kubectl", "kubectl (present on every machine of this kind)");
 
