@@ -22,6 +22,7 @@ public static class CliCommandLine
             + "validators and renderers, for CI jobs and GitOps pipelines.");
         root.Subcommands.Add(ValidateCommand.Create(input, output, error));
         root.Subcommands.Add(RenderCommand.Create(input, output, error));
+        root.Subcommands.Add(ReportCommand.Create(output, error));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
