@@ -9,7 +9,11 @@ public static class ReportFormat
     public static string Number(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
 
     /// <summary>A relative change as a signed percentage: +20%, -4.5%.</summary>
-    public static string Percent(double change) => (change >= 0 ? "+" : "") + Number(change * 100, "0.#") + "%";
+    public static string Percent(double change)
+    {
+        var percent = Unsigned(Math.Round(change * 100, 1));
+        return (percent >= 0 ? "+" : "") + Number(percent, "0.#") + "%";
+    }
 
     /// <summary>A figure in its unit; "-" when missing.</summary>
     public static string Value(ReportColumn column, double? value) => value is not { } v ? "-" : column.Unit switch
@@ -35,12 +39,15 @@ public static class ReportFormat
 
         if (column.Unit == ColumnUnit.Ratio && now is { } n && column.Value(row.Baseline!) is { } before)
         {
-            var points = (n - before) * 100;
+            var points = Unsigned(Math.Round((n - before) * 100, 1));
             return $"{text} ({(points >= 0 ? "+" : "")}{Number(points, "0.0")}pp)";
         }
 
         return $"{text} ({Percent(change)})";
     }
+
+    // Rounded to nothing, a hair's fall is -0, which would print as "-0.0"; it is no change.
+    private static double Unsigned(double rounded) => rounded == 0 ? 0 : rounded;
 
     /// <summary>A number for machines: nine significant digits, so sums of hourly increases print as the counts they are.</summary>
     public static double Machine(double value) => double.Parse(value.ToString("G9", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);

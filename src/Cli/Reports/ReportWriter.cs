@@ -104,7 +104,8 @@ public static class ReportWriter
             var namespaces = title == "Namespaces";
             var header = Header(report, namespaces);
             output.WriteLine($"| {string.Join(" | ", header.Select(h => h.ToLowerInvariant()))} |");
-            output.WriteLine($"|{string.Concat(header.Select((_, i) => i < (namespaces ? 1 : 2) ? " --- |" : " ---: |"))}");
+            // Figures align right, names and verdicts left.
+            output.WriteLine($"|{string.Concat(header.Select(h => ReportColumn.All.Any(c => c.Header == h) ? " ---: |" : " --- |"))}");
             foreach (var row in rows)
             {
                 output.WriteLine($"| {string.Join(" | ", Cells(report, row, namespaces).Select(c => c.Replace("|", "\\|", StringComparison.Ordinal)))} |");
