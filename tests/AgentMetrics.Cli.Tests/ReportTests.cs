@@ -159,6 +159,7 @@ public sealed class ReportTests(ReportHistory history) : IClassFixture<ReportHis
 
     [Theory]
     [InlineData("--since", "30x", "--since: 30x is not a Prometheus duration")]
+    [InlineData("--since", "99999999y", "--since: 99999999y is not a Prometheus duration")]
     [InlineData("--since", "30m", "--since: 30m is not a Prometheus duration of at least 1h")]
     [InlineData("--compare", "yesterday", "--compare: yesterday is neither previous nor week-over-week")]
     [InlineData("--by", "pod", "--by: pod is not agent_version")]
@@ -173,6 +174,15 @@ public sealed class ReportTests(ReportHistory history) : IClassFixture<ReportHis
         Assert.Empty(result.Stdout);
         Assert.StartsWith($"kubectl-agentmetrics: {message}", result.Stderr, StringComparison.Ordinal);
         Assert.Single(result.Stderr.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public async Task TheHelpListsReport()
+    {
+        var result = await Plugin.RunAsync(["--help"]);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Matches(@"\n  report +Compare each namespace and agent over a period", result.Stdout);
     }
 
     [Fact]
