@@ -11,7 +11,8 @@ public sealed record RowKey(string Namespace, string Agent, string Version);
 /// The report's queries: sums over a period of the operator's hourly recorded increases
 /// (<see cref="HourlyRules"/>), never the raw series, so a 90-day period reads 2160 samples a series.
 /// Percentiles are taken from the period's summed buckets, so they are the period's, not an average of
-/// hourly ones.
+/// hourly ones. A period's edges are resolved to the hour: a sample counts where its evaluation time falls,
+/// and covers the hour before it.
 /// </summary>
 public sealed class ReportQueries(ReportQueryClient client, ReportRequest request)
 {
