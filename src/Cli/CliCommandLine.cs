@@ -19,10 +19,11 @@ public static class CliCommandLine
     {
         var root = new RootCommand(
             "kubectl agentmetrics: checks and renders AgentMetricDefinitions and AlertThresholds offline, with the operator's own "
-            + "validators and renderers, for CI jobs and GitOps pipelines; shows the fleet live from Prometheus.");
+            + "validators and renderers, for CI jobs and GitOps pipelines; shows the fleet live from Prometheus, and reports a period against the one before.");
         root.Subcommands.Add(ValidateCommand.Create(input, output, error));
         root.Subcommands.Add(RenderCommand.Create(input, output, error));
         root.Subcommands.Add(TopCommand.Create(output, error));
+        root.Subcommands.Add(ReportCommand.Create(output, error));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -161,8 +161,11 @@ public static class RuleRenderer
     /// <summary>The name of a recorded edge of an anomaly threshold's band (<paramref name="edge"/> is upper or lower).</summary>
     public static string BandName(string statistic, string edge, string baseline) => $"{statistic}:baseline_{edge}_{baseline}";
 
-    /// <summary>The built-in rules: the standing per-agent and per-namespace statistics, and the fleet totals the "now" panels read.</summary>
-    public static IReadOnlyList<RuleGroup> BuiltIn() => [Standing(), Now()];
+    /// <summary>
+    /// The built-in rules: the standing per-agent and per-namespace statistics, the fleet totals the "now"
+    /// panels read, and the hourly increases per agent version the report reads.
+    /// </summary>
+    public static IReadOnlyList<RuleGroup> BuiltIn() => [Standing(), Now(), HourlyRules.Group()];
 
     /// <summary>The window of the fleet totals the dashboards' "now" panels read.</summary>
     public const string NowWindow = "30s";

@@ -165,6 +165,8 @@ public sealed class ValidationTests
     [InlineData("m5")]
     [InlineData("5m1h")]
     [InlineData("1.5h")]
+    [InlineData("99999999y")]
+    [InlineData("99999999999999999999d")]
     public void NonDurationsDoNotParse(string text) => Assert.False(PrometheusDuration.TryParse(text, out _));
 
     internal static AgentMetricDefinition Definition(string change, string name = "refunds")

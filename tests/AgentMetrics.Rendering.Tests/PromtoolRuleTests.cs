@@ -39,6 +39,9 @@ public sealed class PromtoolRuleTests
         // The built-in fleet totals of the overview's "now" panels, per namespace and outcome.
         ["now-totals"] = new(true),
 
+        // The built-in hourly increases per agent version, which the report sums over a period.
+        ["hourly-increases"] = new(true),
+
         // A sustained step against the agent's own baseline still fires when the alert must wait 10m.
         ["anomaly-sustained"] = new(false, ("support", "spend", """{"metric":"agent_task_tokens_total","statistic":"rate","threshold":null,"anomaly":{"deviations":3,"baselineWindow":"1h"},"window":"5m","for":"10m","summary":"spend anomaly","description":"d"}""")),
 

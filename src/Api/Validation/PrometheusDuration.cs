@@ -27,12 +27,21 @@ public static partial class PrometheusDuration
             ("y", TimeSpan.FromDays(365)), ("w", TimeSpan.FromDays(7)), ("d", TimeSpan.FromDays(1)), ("h", TimeSpan.FromHours(1)),
             ("m", TimeSpan.FromMinutes(1)), ("s", TimeSpan.FromSeconds(1)), ("ms", TimeSpan.FromMilliseconds(1)),
         };
-        foreach (var (group, unit) in units)
+        try
         {
-            if (match.Groups[group].Success)
+            foreach (var (group, unit) in units)
             {
-                duration += unit * long.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture);
+                if (match.Groups[group].Success)
+                {
+                    duration += unit * long.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture);
+                }
             }
+        }
+        catch (OverflowException)
+        {
+            // Digits enough to overflow a long or a TimeSpan (Prometheus itself stops at about 292 years): not a duration.
+            duration = TimeSpan.Zero;
+            return false;
         }
 
         return true;
