@@ -424,7 +424,7 @@ public sealed class OtlpRecorder
         {
             var delta = point.Value;
             if (metric.Temporality != Temporality.Delta
-                && !series.Streams.TrySumDelta(metric.Name, resource, point, metric.Monotonic, _admitStream, out delta))
+                && !series.State<CumulativeStreams>().TrySumDelta(metric.Name, resource, point, metric.Monotonic, _admitStream, out delta))
             {
                 return false;
             }
@@ -457,7 +457,7 @@ public sealed class OtlpRecorder
         Rebucket(point, metric.Kind, family.Bounds, mapped, factor);
         var sum = double.IsFinite(point.Sum) ? point.Sum * factor : 0;
         if (metric.Temporality == Temporality.Cumulative
-            && !series.Streams.TryHistogramDelta(metric.Name, resource, point, mapped, ref sum, _admitStream))
+            && !series.State<CumulativeStreams>().TryHistogramDelta(metric.Name, resource, point, mapped, ref sum, _admitStream))
         {
             return false;
         }
@@ -484,7 +484,7 @@ public sealed class OtlpRecorder
     {
         foreach (var series in removed)
         {
-            Interlocked.Add(ref _streamCount, -series.StreamCount);
+            Interlocked.Add(ref _streamCount, -series.StateSources);
         }
     }
 
