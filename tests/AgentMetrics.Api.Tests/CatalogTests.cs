@@ -63,6 +63,24 @@ public sealed class CatalogTests
         Assert.Equal(67108864, BuiltInMetrics.TokenUsage.Buckets![^1]);
     }
 
+    [Fact]
+    public void EveryConventionNameHasItsReleaseAndEveryAliasFeedsABuiltInMetric()
+    {
+        var conventions = BuiltInMetrics.All.Where(m => m.Convention is not null).Select(m => m.Convention!).ToList();
+
+        Assert.Equal(conventions.Order(), GenAiConventions.Versions.Keys.Order());
+        Assert.All(GenAiConventions.MetricAliases, alias =>
+        {
+            Assert.Contains(alias.Feeds, conventions);
+            Assert.DoesNotContain(alias.Name, conventions);
+            if (alias.FixedLabel is { } label)
+            {
+                Assert.Contains(label, BuiltInMetrics.All.Single(m => m.Convention == alias.Feeds).Labels);
+            }
+        });
+        Assert.Equal(GenAiConventions.AttributeAliases.Count, GenAiConventions.AttributeAliases.Select(a => a.Older).Distinct().Count());
+    }
+
     [Theory]
     [InlineData("agent_latency_seconds", null)]
     [InlineData("", "must not be empty")]

@@ -104,4 +104,101 @@ public class ConventionTests
         Assert.Contains("le=\"+Inf\"} 6\n", text, StringComparison.Ordinal);
         Assert.Equal(1.5, t.Series("step_latency_seconds", "service_name", "svc").Sum, 9);
     }
+
+    [Theory]
+    [InlineData("gen_ai.invoke_workflow.duration")]
+    [InlineData("gen_ai.workflow.duration")]
+    public void The_workflow_duration_under_its_current_or_first_name_feeds_the_standard_metric(string name)
+    {
+        var t = new TestRegistry();
+
+        Send(t, Histogram(name, "s", [1, 10], [0, 1, 0], 4.5, ("gen_ai.workflow.name", "triage"), ("error.type", "timeout")));
+
+        var series = t.Series("gen_ai_invoke_workflow_duration_seconds", "gen_ai_workflow_name", "triage", "error_type", "timeout");
+        Assert.Equal(1, series.Count);
+        Assert.Equal(4.5, series.Sum, 9);
+        Assert.DoesNotContain("gen_ai_workflow_duration", t.Scrape(), StringComparison.Ordinal);
+
+        // The standard metric, under its declared labels only: not a passed-through metric of the same name.
+        Assert.Equal(FamilyOrigin.BuiltIn, t.Registry.Find("gen_ai_invoke_workflow_duration_seconds")!.Spec.Origin);
+        Assert.DoesNotContain("service_name", t.Scrape(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("gen_ai.client.inference.operation.input_tokens", "input")]
+    [InlineData("gen_ai.client.inference.operation.output_tokens", "output")]
+    public void A_per_direction_token_histogram_feeds_gen_ai_client_token_usage_with_the_token_type_its_name_gives(string name, string type)
+    {
+        var t = new TestRegistry();
+
+        Send(t, Histogram(name, "{token}", [100, 1000], [1, 1, 0], 650, ("gen_ai.operation.name", "chat"), ("gen_ai.provider.name", "openai")));
+
+        var series = t.Series("gen_ai_client_token_usage", "gen_ai_operation_name", "chat", "gen_ai_provider_name", "openai", "gen_ai_token_type", type);
+        Assert.Equal(2, series.Count);
+        Assert.Equal(650, series.Sum, 9);
+        Assert.Equal(1, t.Registry.Find("gen_ai_client_token_usage")!.SeriesCount);
+    }
+
+    [Theory]
+    [InlineData("gen_ai.client.inference.usage.input_tokens", "gen_ai_client_inference_usage_input_tokens")]
+    [InlineData("gen_ai.client.inference.usage.output_tokens", "gen_ai_client_inference_usage_output_tokens")]
+    public void The_token_counters_feed_the_standard_token_counters(string name, string family)
+    {
+        var t = new TestRegistry();
+
+        Send(t, ProtoBuilder.MetricsRequest("svc", m => m.String(1, name).String(3, "{token}").Message(7, sum => sum
+            .Message(1, p => p.Attribute(7, "gen_ai.operation.name", "chat").Attribute(7, "gen_ai.system", "anthropic").Attribute(7, "gen_ai.token.modality", "text")
+                .Fixed64(2, 1).Fixed64(3, 2).Double(4, 300))
+            .Varint(2, Delta).Varint(3, 1))));
+
+        Assert.Equal(300, t.Series(family, "gen_ai_operation_name", "chat", "gen_ai_provider_name", "anthropic").Value);
+        Assert.Equal(FamilyOrigin.BuiltIn, t.Registry.Find(family)!.Spec.Origin);
+        Assert.DoesNotContain("service_name", t.Scrape(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.provider.name")]
+    [InlineData("gen_ai.usage.prompt_tokens", "gen_ai.usage.completion_tokens", "gen_ai.system")]
+    public void Span_token_counts_under_current_or_older_keys_feed_the_token_metrics(string input, string output, string provider)
+    {
+        var t = new TestRegistry();
+        var json = $$$"""
+            {"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"chat gpt-4o","startTimeUnixNano":"1000000000","endTimeUnixNano":"1500000000","attributes":[
+              {"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},
+              {"key":"{{{provider}}}","value":{"stringValue":"openai"}},
+              {"key":"gen_ai.request.model","value":{"stringValue":"gpt-4o"}},
+              {"key":"{{{input}}}","value":{"intValue":"120"}},
+              {"key":"{{{output}}}","value":{"intValue":"40"}}]}]}]}]}
+            """;
+
+        foreach (var resource in OtlpJsonDecoder.DecodeTraces(System.Text.Encoding.UTF8.GetBytes(json)))
+        {
+            resource.Spans.ForEach(span => t.Recorder.Record(span, resource.Resource));
+        }
+
+        string[] labels = ["gen_ai_operation_name", "chat", "gen_ai_provider_name", "openai", "gen_ai_request_model", "gpt-4o"];
+        Assert.Equal(120, t.Series("gen_ai_client_inference_usage_input_tokens", labels).Value);
+        Assert.Equal(40, t.Series("gen_ai_client_inference_usage_output_tokens", labels).Value);
+        Assert.Equal(120, t.Series("gen_ai_client_token_usage", [.. labels, "gen_ai_token_type", "input"]).Sum);
+        Assert.Equal(40, t.Series("gen_ai_client_token_usage", [.. labels, "gen_ai_token_type", "output"]).Sum);
+    }
+
+    [Fact]
+    public void An_invoke_workflow_span_feeds_the_workflow_duration_not_the_model_call_duration()
+    {
+        var t = new TestRegistry();
+        const string json = """
+            {"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"invoke_workflow triage","startTimeUnixNano":"1000000000","endTimeUnixNano":"3500000000","attributes":[
+              {"key":"gen_ai.operation.name","value":{"stringValue":"invoke_workflow"}},
+              {"key":"gen_ai.workflow.name","value":{"stringValue":"triage"}}]}]}]}]}
+            """;
+
+        foreach (var resource in OtlpJsonDecoder.DecodeTraces(System.Text.Encoding.UTF8.GetBytes(json)))
+        {
+            resource.Spans.ForEach(span => t.Recorder.Record(span, resource.Resource));
+        }
+
+        Assert.Equal(2.5, t.Series("gen_ai_invoke_workflow_duration_seconds", "gen_ai_workflow_name", "triage", "error_type", "").Sum, 9);
+        Assert.Equal(0, t.Registry.Find("gen_ai_client_operation_duration_seconds")!.SeriesCount);
+    }
 }

@@ -10,22 +10,6 @@ public static class BuiltInMetrics
     /// <summary>Labels every series carries, set by the sidecar from the pod's identity.</summary>
     public static readonly IReadOnlyList<string> IdentityLabels = ["namespace", "pod", "agent", "agent_version"];
 
-    /// <summary>
-    /// The release of the OpenTelemetry GenAI semantic conventions each convention name is taken from.
-    /// The client metrics are as in semantic-conventions v1.41.0, the last release that held the GenAI
-    /// conventions; the agent and tool durations as in semantic-conventions-genai v0.1.0, their own
-    /// repository's first release. Both use <c>gen_ai.provider.name</c>; <c>gen_ai.system</c>, its name
-    /// up to v1.36.0, is still accepted (the sidecar's alias table).
-    /// </summary>
-    public static readonly IReadOnlyDictionary<string, string> ConventionVersions = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["gen_ai.client.operation.duration"] = "semconv 1.41.0",
-        ["gen_ai.client.token.usage"] = "semconv 1.41.0",
-        ["gen_ai.client.operation.time_to_first_chunk"] = "semconv 1.41.0",
-        ["gen_ai.invoke_agent.duration"] = "semconv-genai 0.1.0",
-        ["gen_ai.execute_tool.duration"] = "semconv-genai 0.1.0",
-    };
-
     /// <summary>Task outcomes, the values of the <c>outcome</c> label of task metrics.</summary>
     public static readonly IReadOnlyList<string> TaskOutcomes = ["success", "failure", "timeout", "rework", "escalated", "cancelled"];
 
@@ -75,11 +59,29 @@ public static class BuiltInMetrics
         ["gen_ai_request_model", "error_type"],
         TaskDurationBuckets, "gen_ai.invoke_agent.duration");
 
+    public static readonly MetricSpec InvokeWorkflowDuration = new(
+        "gen_ai_invoke_workflow_duration_seconds", MetricType.Histogram, "seconds",
+        "Duration of one workflow: a coordinated run of several agents or GenAI operations.",
+        ["gen_ai_workflow_name", "error_type"],
+        TaskDurationBuckets, "gen_ai.invoke_workflow.duration");
+
     public static readonly MetricSpec ExecuteToolDuration = new(
         "gen_ai_execute_tool_duration_seconds", MetricType.Histogram, "seconds",
         "Duration of one tool execution.",
         ["gen_ai_tool_name", "gen_ai_tool_type", "error_type"],
         OperationDurationBuckets, "gen_ai.execute_tool.duration");
+
+    public static readonly MetricSpec InputTokens = new(
+        "gen_ai_client_inference_usage_input_tokens", MetricType.Counter, "tokens",
+        "Input tokens of GenAI operations, cached ones included.",
+        ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"],
+        null, "gen_ai.client.inference.usage.input_tokens");
+
+    public static readonly MetricSpec OutputTokens = new(
+        "gen_ai_client_inference_usage_output_tokens", MetricType.Counter, "tokens",
+        "Output tokens of GenAI operations, reasoning ones included.",
+        ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"],
+        null, "gen_ai.client.inference.usage.output_tokens");
 
     public static readonly MetricSpec Tasks = new(
         "agent_tasks", MetricType.Counter, "tasks",
@@ -145,6 +147,7 @@ public static class BuiltInMetrics
     [
         Tasks, TaskDuration, TaskTokens, TaskCost, Errors, Handoffs, Escalations, Satisfaction, Accuracy,
         TasksInFlight, QueueDepth, OperationDuration, TokenUsage, TimeToFirstChunk, InvokeAgentDuration, ExecuteToolDuration,
+        InvokeWorkflowDuration, InputTokens, OutputTokens,
     ];
 
     private static readonly Dictionary<string, MetricSpec> ByName = All.ToDictionary(m => m.Name);

@@ -1,23 +1,19 @@
-using System.Buffers;
-using System.Buffers.Text;
-using System.Globalization;
 using System.Net.Sockets;
-using System.Text;
-using System.Text.Json;
 
 namespace AgentMetrics.Sidecar.Http;
 
 /// <summary>
 /// One client connection: reads requests one after another from a single pooled buffer, hands each to
-/// its route, writes the answer, and keeps the connection while both sides want it.
+/// its route, writes the answer, and keeps the connection while both sides want it. The bytes of a
+/// head are parsed by <see cref="RequestHeadParser"/>, bodies framed by <see cref="RequestBody"/> and
+/// answers written by <see cref="ResponseWriter"/>; this class holds the socket, the buffer and the clocks.
 /// </summary>
-internal sealed class HttpConnection : IDisposable
+internal sealed class HttpConnection : IDisposable, IBodySource, IResponseSink
 {
     /// <summary>The size of a connection's buffer, at least: room for the largest head allowed, so a read into it always has space.</summary>
     internal const int BufferBytes = 16 * 1024;
     private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
     private const long LingerBytes = 16 * 1024 * 1024;
-    private static readonly byte[] Continue = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
 
     private readonly HttpServer _server;
     private readonly Socket _socket;
@@ -35,7 +31,7 @@ internal sealed class HttpConnection : IDisposable
     private bool _http10;
     private bool _keepAlive;
     private bool _continuePending;
-    private Body? _body;
+    private RequestBody? _body;
 
     public HttpConnection(HttpServer server, Socket socket)
     {
@@ -52,6 +48,10 @@ internal sealed class HttpConnection : IDisposable
     public long WaitingSince => Volatile.Read(ref _waitingSince);
 
     private HttpServerLimits Limits => _server.Limits;
+
+    int IBodySource.MaxHeadBytes => Limits.MaxHeadBytes;
+
+    private ResponseFraming Framing => new(_keepAlive, _http10);
 
     /// <summary>Closes the connection when it is between requests (a graceful stop); one in flight finishes first.</summary>
     public void CloseIfIdle() => TryEvict();
@@ -143,7 +143,7 @@ internal sealed class HttpConnection : IDisposable
         HttpRequest request;
         try
         {
-            request = ParseHead(_buffer.AsSpan(_start, headLength));
+            request = Begin(RequestHeadParser.Parse(_buffer.AsSpan(_start, headLength), Limits.MaxHeaders));
         }
         catch (HttpProtocolException e)
         {
@@ -160,7 +160,7 @@ internal sealed class HttpConnection : IDisposable
                 var (status, error) = allow is null
                     ? (404, $"no endpoint at {request.Path}")
                     : (405, $"{request.Path} takes {allow}, not {request.Method}");
-                await request.RespondAsync(status, "application/json; charset=utf-8", ErrorBody(error), allow);
+                await request.RespondAsync(status, "application/json; charset=utf-8", ResponseWriter.ErrorBody(error), allow);
             }
             else
             {
@@ -182,7 +182,7 @@ internal sealed class HttpConnection : IDisposable
             if (!request.Responded)
             {
                 _keepAlive = false;
-                await request.RespondAsync(500, "application/json; charset=utf-8", ErrorBody("internal error; see the sidecar's log"));
+                await request.RespondAsync(500, "application/json; charset=utf-8", ResponseWriter.ErrorBody("internal error; see the sidecar's log"));
             }
 
             return false;
@@ -195,8 +195,8 @@ internal sealed class HttpConnection : IDisposable
     private async Task RefuseAsync(HttpProtocolException e)
     {
         _keepAlive = false;
-        var body = ErrorBody(e.Message);
-        await SendHeadAndBodyAsync(e.Status, "application/json; charset=utf-8", body, allow: null, head: false);
+        var body = ResponseWriter.ErrorBody(e.Message);
+        await ResponseWriter.WriteAsync(this, Framing, e.Status, "application/json; charset=utf-8", body, allow: null, head: false, retryAfterSeconds: null);
         await LingerAsync();
     }
 
@@ -272,222 +272,15 @@ internal sealed class HttpConnection : IDisposable
         return now + (Limits.HeadTimeout < Limits.RequestTimeout ? Limits.HeadTimeout : Limits.RequestTimeout);
     }
 
-    private HttpRequest ParseHead(ReadOnlySpan<byte> head)
+    /// <summary>Takes a parsed head as the current request: its connection options and its body.</summary>
+    private HttpRequest Begin(RequestHead head)
     {
-        var lineEnd = head.IndexOf("\r\n"u8);
-        var requestLine = head[..lineEnd];
-        var firstSpace = requestLine.IndexOf((byte)' ');
-        var lastSpace = requestLine.LastIndexOf((byte)' ');
-        if (firstSpace <= 0 || lastSpace <= firstSpace + 1)
-        {
-            throw new HttpProtocolException(400, "the request line must be METHOD SP target SP HTTP-version");
-        }
-
-        var method = Method(requestLine[..firstSpace]);
-        var target = requestLine[(firstSpace + 1)..lastSpace];
-        var version = requestLine[(lastSpace + 1)..];
-        if (version.SequenceEqual("HTTP/1.1"u8))
-        {
-            _http10 = false;
-        }
-        else if (version.SequenceEqual("HTTP/1.0"u8))
-        {
-            _http10 = true;
-        }
-        else if (version.StartsWith("HTTP/"u8))
-        {
-            throw new HttpProtocolException(505, "only HTTP/1.1 and HTTP/1.0 are served");
-        }
-        else
-        {
-            throw new HttpProtocolException(400, "the request line must end with the HTTP version");
-        }
-
-        var path = Path(target);
-        var headers = new RequestHeaders();
-        var rest = head[(lineEnd + 2)..^2];
-        var count = 0;
-        while (rest.Length > 0)
-        {
-            var end = rest.IndexOf("\r\n"u8);
-            var line = rest[..end];
-            rest = rest[(end + 2)..];
-            if (++count > Limits.MaxHeaders)
-            {
-                throw new HttpProtocolException(431, $"more than {Limits.MaxHeaders} header fields");
-            }
-
-            Header(line, headers);
-        }
-
-        if (headers.Chunked && headers.ContentLength is not null)
-        {
-            throw new HttpProtocolException(400, "a request must not have both Transfer-Encoding and Content-Length");
-        }
-
-        if (headers.Chunked && _http10)
-        {
-            throw new HttpProtocolException(400, "HTTP/1.0 has no chunked transfer coding");
-        }
-
-        _keepAlive = _http10 ? headers.KeepAlive && !headers.Close : !headers.Close;
-        _continuePending = headers.ExpectContinue && !_http10;
-        _body = headers.Chunked ? new ChunkedBody(this) : new LengthBody(this, headers.ContentLength ?? 0);
-        return new HttpRequest(this, method, path, headers, _body, _io.Token);
+        _http10 = head.Http10;
+        _keepAlive = head.KeepAlive;
+        _continuePending = head.ExpectsContinue;
+        _body = RequestBody.For(this, head.Headers);
+        return new HttpRequest(this, head.Method, head.Path, head.Headers, _body, _io.Token);
     }
-
-    private static string Method(ReadOnlySpan<byte> method)
-    {
-        if (method.SequenceEqual("GET"u8))
-        {
-            return "GET";
-        }
-
-        if (method.SequenceEqual("POST"u8))
-        {
-            return "POST";
-        }
-
-        if (method.SequenceEqual("HEAD"u8))
-        {
-            return "HEAD";
-        }
-
-        foreach (var b in method)
-        {
-            if (!IsTokenChar(b))
-            {
-                throw new HttpProtocolException(400, "the method must be a token");
-            }
-        }
-
-        return Encoding.ASCII.GetString(method);
-    }
-
-    private static string Path(ReadOnlySpan<byte> target)
-    {
-        foreach (var b in target)
-        {
-            if (b <= 0x20 || b >= 0x7F)
-            {
-                throw new HttpProtocolException(400, "the request target must be visible ASCII without spaces");
-            }
-        }
-
-        // absolute-form (http://host/path) names the same resource as its path.
-        if (target.StartsWith("http://"u8) || target.StartsWith("https://"u8))
-        {
-            var afterScheme = target[(target.IndexOf("//"u8) + 2)..];
-            var slash = afterScheme.IndexOfAny((byte)'/', (byte)'?');
-            target = slash < 0 ? "/"u8 : afterScheme[slash] == (byte)'?' ? "/"u8 : afterScheme[slash..];
-        }
-
-        var query = target.IndexOfAny((byte)'?', (byte)'#');
-        if (query >= 0)
-        {
-            target = target[..query];
-        }
-
-        return target.SequenceEqual("/metrics"u8) ? "/metrics" : Encoding.ASCII.GetString(target);
-    }
-
-    private static void Header(ReadOnlySpan<byte> line, RequestHeaders headers)
-    {
-        if (line.Length > 0 && (line[0] == (byte)' ' || line[0] == (byte)'\t'))
-        {
-            throw new HttpProtocolException(400, "folded header lines (obs-fold) are not accepted");
-        }
-
-        var colon = line.IndexOf((byte)':');
-        if (colon <= 0)
-        {
-            throw new HttpProtocolException(400, "a header field must be name: value");
-        }
-
-        var name = line[..colon];
-        foreach (var b in name)
-        {
-            if (!IsTokenChar(b))
-            {
-                throw new HttpProtocolException(400, "a header name must be a token, with no space before the colon");
-            }
-        }
-
-        var value = line[(colon + 1)..].Trim(" \t"u8);
-        foreach (var b in value)
-        {
-            if (b is 0 or (byte)'\r' or (byte)'\n')
-            {
-                throw new HttpProtocolException(400, $"the {Encoding.ASCII.GetString(name)} header holds a control character");
-            }
-        }
-
-        if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8))
-        {
-            if (value.Length is 0 or > 18 || value.ContainsAnyExceptInRange((byte)'0', (byte)'9'))
-            {
-                throw new HttpProtocolException(400, "Content-Length must be a decimal number of bytes");
-            }
-
-            var length = long.Parse(value, CultureInfo.InvariantCulture);
-            if (headers.ContentLength is { } earlier && earlier != length)
-            {
-                throw new HttpProtocolException(400, "Content-Length is given twice with different values");
-            }
-
-            headers.ContentLength = length;
-        }
-        else if (Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8))
-        {
-            if (!Ascii.EqualsIgnoreCase(value, "chunked"u8) || headers.Chunked)
-            {
-                throw new HttpProtocolException(501, "the only Transfer-Encoding served is chunked");
-            }
-
-            headers.Chunked = true;
-        }
-        else if (Ascii.EqualsIgnoreCase(name, "Content-Type"u8))
-        {
-            headers.ContentType = Text(value);
-        }
-        else if (Ascii.EqualsIgnoreCase(name, "Content-Encoding"u8))
-        {
-            headers.ContentEncoding = Text(value);
-        }
-        else if (Ascii.EqualsIgnoreCase(name, "Accept"u8))
-        {
-            headers.Accept = headers.Accept is null ? Text(value) : headers.Accept + ", " + Text(value);
-        }
-        else if (Ascii.EqualsIgnoreCase(name, "Accept-Encoding"u8))
-        {
-            headers.AcceptEncoding = headers.AcceptEncoding is null ? Text(value) : headers.AcceptEncoding + ", " + Text(value);
-        }
-        else if (Ascii.EqualsIgnoreCase(name, "Connection"u8))
-        {
-            foreach (var range in value.Split((byte)','))
-            {
-                var option = value[range].Trim(" \t"u8);
-                headers.Close |= Ascii.EqualsIgnoreCase(option, "close"u8);
-                headers.KeepAlive |= Ascii.EqualsIgnoreCase(option, "keep-alive"u8);
-            }
-        }
-        else if (Ascii.EqualsIgnoreCase(name, "Expect"u8))
-        {
-            if (!Ascii.EqualsIgnoreCase(value, "100-continue"u8))
-            {
-                throw new HttpProtocolException(417, "the only expectation served is 100-continue");
-            }
-
-            headers.ExpectContinue = true;
-        }
-    }
-
-    private static string Text(ReadOnlySpan<byte> value) => Encoding.Latin1.GetString(value);
-
-    private static bool IsTokenChar(byte b) =>
-        b is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9'
-            or (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*' or (byte)'+'
-            or (byte)'-' or (byte)'.' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
 
     internal async ValueTask WriteResponseAsync(HttpRequest request, int status, string? contentType, ReadOnlyMemory<byte> body, string? allow, int? retryAfterSeconds)
     {
@@ -499,7 +292,7 @@ internal sealed class HttpConnection : IDisposable
             _keepAlive = false;
         }
 
-        await SendHeadAndBodyAsync(status, contentType, body, allow, head: request.Method == "HEAD", retryAfterSeconds);
+        await ResponseWriter.WriteAsync(this, Framing, status, contentType, body, allow, head: request.Method == "HEAD", retryAfterSeconds);
         if (leftover)
         {
             await LingerAsync();
@@ -514,80 +307,10 @@ internal sealed class HttpConnection : IDisposable
             _keepAlive = false;
         }
 
-        var length = 0L;
-        foreach (var segment in segments)
-        {
-            length += segment.Length;
-        }
-
-        await SendAsync(Encoding.Latin1.GetBytes(HeadText(status, contentType, length, allow: null, retryAfterSeconds: null, contentEncoding)));
-        if (request.Method != "HEAD")
-        {
-            foreach (var segment in segments)
-            {
-                await SendAsync(segment);
-            }
-        }
-
+        await ResponseWriter.WriteSegmentsAsync(this, Framing, status, contentType, segments, head: request.Method == "HEAD", contentEncoding);
         if (leftover)
         {
             await LingerAsync();
-        }
-    }
-
-    private string HeadText(int status, string? contentType, long length, string? allow, int? retryAfterSeconds, string? contentEncoding = null)
-    {
-        var text = new StringBuilder(160)
-            .Append("HTTP/1.1 ").Append(status).Append(' ').Append(Reason(status)).Append("\r\n")
-            .Append("Date: ").Append(HttpDate.Now).Append("\r\n")
-            .Append("Content-Length: ").Append(length).Append("\r\n");
-        if (contentType is not null)
-        {
-            text.Append("Content-Type: ").Append(contentType).Append("\r\n");
-        }
-
-        if (contentEncoding is not null)
-        {
-            text.Append("Content-Encoding: ").Append(contentEncoding).Append("\r\nVary: Accept-Encoding\r\n");
-        }
-
-        if (allow is not null)
-        {
-            text.Append("Allow: ").Append(allow).Append("\r\n");
-        }
-
-        if (retryAfterSeconds is { } retryAfter)
-        {
-            text.Append("Retry-After: ").Append(retryAfter).Append("\r\n");
-        }
-
-        return text.Append(!_keepAlive ? "Connection: close\r\n" : _http10 ? "Connection: keep-alive\r\n" : "").Append("\r\n").ToString();
-    }
-
-    private async ValueTask SendHeadAndBodyAsync(int status, string? contentType, ReadOnlyMemory<byte> body, string? allow, bool head, int? retryAfterSeconds = null)
-    {
-        var headText = HeadText(status, contentType, body.Length, allow, retryAfterSeconds);
-        var headBytes = Encoding.Latin1.GetByteCount(headText);
-        var small = head || body.Length <= 4096;
-        var buffer = ArrayPool<byte>.Shared.Rent(headBytes + (small && !head ? body.Length : 0));
-        try
-        {
-            var written = Encoding.Latin1.GetBytes(headText, buffer);
-            if (small && !head)
-            {
-                body.Span.CopyTo(buffer.AsSpan(written));
-                written += body.Length;
-            }
-
-            await SendAsync(buffer.AsMemory(0, written));
-            if (!small)
-            {
-                await SendAsync(body);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -621,32 +344,6 @@ internal sealed class HttpConnection : IDisposable
         }
     }
 
-    private static string Reason(int status) => status switch
-    {
-        100 => "Continue",
-        200 => "OK",
-        202 => "Accepted",
-        204 => "No Content",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        413 => "Content Too Large",
-        415 => "Unsupported Media Type",
-        417 => "Expectation Failed",
-        422 => "Unprocessable Content",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        503 => "Service Unavailable",
-        505 => "HTTP Version Not Supported",
-        _ => "Status",
-    };
-
-    internal static byte[] ErrorBody(string error) =>
-        JsonSerializer.SerializeToUtf8Bytes(new ErrorResponse(error), SidecarJsonContext.Readable.ErrorResponse);
-
     private void Compact()
     {
         if (_start == _end)
@@ -679,7 +376,8 @@ internal sealed class HttpConnection : IDisposable
         }
     }
 
-    private async ValueTask SendAsync(ReadOnlyMemory<byte> data)
+    /// <summary>Sends all of <paramref name="data"/>, each send within the I/O timeout.</summary>
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> data)
     {
         while (data.Length > 0)
         {
@@ -712,12 +410,12 @@ internal sealed class HttpConnection : IDisposable
         if (_continuePending)
         {
             _continuePending = false;
-            await SendAsync(Continue);
+            await SendAsync(ResponseWriter.Continue);
         }
     }
 
     /// <summary>Copies buffered bytes, or receives straight into <paramref name="into"/> when none are buffered.</summary>
-    private async ValueTask<int> ReadBodyBytesAsync(Memory<byte> into, CancellationToken cancellationToken)
+    async ValueTask<int> IBodySource.ReadAsync(Memory<byte> into, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (_start < _end)
@@ -756,15 +454,17 @@ internal sealed class HttpConnection : IDisposable
         }
     }
 
-    /// <summary>Makes sure a CRLF-terminated line is buffered and returns its length without the CRLF; the caller consumes it.</summary>
-    private async ValueTask<int> BufferLineAsync(int maxBytes, string what)
+    /// <summary>Buffers a CRLF-terminated line, consumes it and returns it without the CRLF.</summary>
+    async ValueTask<ReadOnlyMemory<byte>> IBodySource.ReadLineAsync(int maxBytes, string what)
     {
         while (true)
         {
             var end = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n"u8);
             if (end >= 0)
             {
-                return end;
+                var line = _buffer.AsMemory(_start, end);
+                _start += end + 2;
+                return line;
             }
 
             if (_end - _start > maxBytes)
@@ -783,161 +483,4 @@ internal sealed class HttpConnection : IDisposable
             _end += read;
         }
     }
-
-    /// <summary>A request body as a read-only stream; it knows when its framing says it has ended.</summary>
-    private abstract class Body : Stream
-    {
-        public abstract bool Finished { get; }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
-    private sealed class LengthBody(HttpConnection connection, long length) : Body
-    {
-        private long _remaining = length;
-
-        public override bool Finished => _remaining == 0;
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (_remaining == 0 || buffer.Length == 0)
-            {
-                return 0;
-            }
-
-            var read = await connection.ReadBodyBytesAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken);
-            _remaining -= read;
-            return read;
-        }
-    }
-
-    /// <summary>The chunked transfer coding: hex size line (extensions ignored), data, CRLF; a 0 chunk, then trailers.</summary>
-    private sealed class ChunkedBody(HttpConnection connection) : Body
-    {
-        private const int MaxLine = 4096;
-        private long _chunkLeft;
-        private bool _needsCrLf;
-        private bool _done;
-
-        public override bool Finished => _done;
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (_done || buffer.Length == 0)
-            {
-                return 0;
-            }
-
-            if (_chunkLeft == 0)
-            {
-                if (_needsCrLf)
-                {
-                    var after = await connection.BufferLineAsync(MaxLine, "line after a chunk");
-                    if (after != 0)
-                    {
-                        throw new HttpProtocolException(400, "chunk data must be followed by CRLF");
-                    }
-
-                    connection._start += 2;
-                    _needsCrLf = false;
-                }
-
-                _chunkLeft = await ReadSizeAsync();
-                if (_chunkLeft == 0)
-                {
-                    await SkipTrailersAsync();
-                    _done = true;
-                    return 0;
-                }
-            }
-
-            var read = await connection.ReadBodyBytesAsync(buffer[..(int)Math.Min(buffer.Length, _chunkLeft)], cancellationToken);
-            _chunkLeft -= read;
-            _needsCrLf = _chunkLeft == 0;
-            return read;
-        }
-
-        private async ValueTask<long> ReadSizeAsync()
-        {
-            var length = await connection.BufferLineAsync(MaxLine, "chunk size line");
-            var line = connection._buffer.AsSpan(connection._start, length);
-            var extension = line.IndexOf((byte)';');
-            var digits = (extension >= 0 ? line[..extension] : line).Trim(" \t"u8);
-            if (digits.Length is 0 or > 15 || !Utf8Parser.TryParse(digits, out long size, out var consumed, 'x') || consumed != digits.Length)
-            {
-                throw new HttpProtocolException(400, "a chunk size must be 1 to 15 hexadecimal digits");
-            }
-
-            connection._start += length + 2;
-            return size;
-        }
-
-        private async ValueTask SkipTrailersAsync()
-        {
-            var total = 0;
-            while (true)
-            {
-                var length = await connection.BufferLineAsync(MaxLine, "trailer line");
-                connection._start += length + 2;
-                if (length == 0)
-                {
-                    return;
-                }
-
-                total += length;
-                if (total > connection.Limits.MaxHeadBytes)
-                {
-                    throw new HttpProtocolException(431, $"the trailers exceed {connection.Limits.MaxHeadBytes} bytes");
-                }
-            }
-        }
-    }
-}
-
-/// <summary>The Date header's value, formatted once a second.</summary>
-internal static class HttpDate
-{
-    private static Stamp s_current = new(0, "");
-
-    public static string Now
-    {
-        get
-        {
-            var now = DateTimeOffset.UtcNow;
-            var second = now.ToUnixTimeSeconds();
-            var current = Volatile.Read(ref s_current);
-            if (current.Second != second)
-            {
-                current = new Stamp(second, now.ToString("r", CultureInfo.InvariantCulture));
-                Volatile.Write(ref s_current, current);
-            }
-
-            return current.Text;
-        }
-    }
-
-    private sealed record Stamp(long Second, string Text);
 }

@@ -29,6 +29,9 @@ public sealed class AgentRecorder
     private readonly MetricFamily _timeToFirstChunk;
     private readonly MetricFamily _invokeAgent;
     private readonly MetricFamily _executeTool;
+    private readonly MetricFamily _invokeWorkflow;
+    private readonly MetricFamily _inputTokens;
+    private readonly MetricFamily _outputTokens;
 
     /// <summary>Creates a recorder over <paramref name="registry"/>, defining the built-in families.</summary>
     public AgentRecorder(MetricRegistry registry, CustomMetrics custom)
@@ -52,6 +55,9 @@ public sealed class AgentRecorder
         _timeToFirstChunk = BuiltIn(BuiltInMetrics.TimeToFirstChunk);
         _invokeAgent = BuiltIn(BuiltInMetrics.InvokeAgentDuration);
         _executeTool = BuiltIn(BuiltInMetrics.ExecuteToolDuration);
+        _invokeWorkflow = BuiltIn(BuiltInMetrics.InvokeWorkflowDuration);
+        _inputTokens = BuiltIn(BuiltInMetrics.InputTokens);
+        _outputTokens = BuiltIn(BuiltInMetrics.OutputTokens);
     }
 
     /// <summary>
@@ -161,6 +167,9 @@ public sealed class AgentRecorder
                 RecordTool(attributes.Text("gen_ai.tool.name"), attributes.Text("gen_ai.tool.type"), errorType, duration);
                 errorType = "";
                 break;
+            case "invoke_workflow":
+                _invokeWorkflow.GetOrAdd([Cap(attributes.Text("gen_ai.workflow.name")), Cap(errorType)])?.Observe(duration);
+                break;
             default:
                 var provider = Conventions.Text(attributes, "gen_ai.provider.name");
                 RecordModelCall(operation, provider, model, errorType, duration, tokensIn, tokensOut, null);
@@ -231,11 +240,13 @@ public sealed class AgentRecorder
         if (tokensIn is { } input)
         {
             _tokenUsage.GetOrAdd([op, prov, mod, "input"])?.Observe(input);
+            Add(_inputTokens, [op, prov, mod], input);
         }
 
         if (tokensOut is { } output)
         {
             _tokenUsage.GetOrAdd([op, prov, mod, "output"])?.Observe(output);
+            Add(_outputTokens, [op, prov, mod], output);
         }
 
         if (timeToFirstToken is { } first)
@@ -285,7 +296,7 @@ public sealed class AgentRecorder
     private static void Add(MetricFamily family, ReadOnlySpan<string> key, double amount) => family.GetOrAdd(key)?.Add(amount);
 
     private static long? Whole(Attributes attributes, string key) =>
-        attributes.TryGet(key, out var value) && value.Number is { } number && number >= 0 ? (long)number : null;
+        Conventions.TryGet(attributes, key, out var value) && value.Number is { } number && number >= 0 ? (long)number : null;
 
     private string Cap(string? value) => LabelValues.Cap(_registry, value);
 

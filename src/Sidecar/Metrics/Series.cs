@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using AgentMetrics.Sidecar.Otlp;
 
 namespace AgentMetrics.Sidecar.Metrics;
 
@@ -13,7 +12,7 @@ namespace AgentMetrics.Sidecar.Metrics;
 public sealed class Series
 {
     private readonly long[]? _buckets;
-    private CumulativeStreams? _streams;
+    private SeriesState? _state;
     private long _valueBits;
     private long _sumBits;
     private int _changed = 1;
@@ -54,12 +53,22 @@ public sealed class Series
     /// <summary>The hash of <see cref="Key"/>.</summary>
     internal int KeyHash { get; }
 
-    /// <summary>The cumulative OTLP streams that feed this series, with their last values; made when the first arrives.</summary>
-    internal CumulativeStreams Streams =>
-        Volatile.Read(ref _streams) ?? Interlocked.CompareExchange(ref _streams, new(), null) ?? _streams!;
+    /// <summary>The state an input keeps beside this series; made on first use. Only one input (OTLP) keeps any.</summary>
+    internal T State<T>()
+        where T : SeriesState, new()
+    {
+        var state = Volatile.Read(ref _state);
+        if (state is null)
+        {
+            var made = new T();
+            state = Interlocked.CompareExchange(ref _state, made, null) ?? made;
+        }
 
-    /// <summary>How many cumulative streams feed this series.</summary>
-    internal int StreamCount => Volatile.Read(ref _streams)?.Count ?? 0;
+        return (T)state;
+    }
+
+    /// <summary>How many sources the input's state tracks for this series (cumulative OTLP streams).</summary>
+    internal int StateSources => Volatile.Read(ref _state)?.Sources ?? 0;
 
     /// <summary>The counter or gauge value.</summary>
     public double Value => BitConverter.Int64BitsToDouble(Volatile.Read(ref _valueBits));

@@ -1,4 +1,5 @@
 using AgentMetrics.Sidecar.Ingest;
+using AgentMetrics.Sidecar.Metrics;
 
 namespace AgentMetrics.Sidecar.Otlp;
 
@@ -8,7 +9,7 @@ namespace AgentMetrics.Sidecar.Otlp;
 /// attributes; several can feed one series (two instances of a service, say). Lookups compare those in
 /// place, so a known stream costs no allocation.
 /// </summary>
-internal sealed class CumulativeStreams
+internal sealed class CumulativeStreams : SeriesState
 {
     /// <summary>
     /// The first stream; the others follow it. Most series are fed by one stream, so a list costs one
@@ -17,6 +18,9 @@ internal sealed class CumulativeStreams
     /// per series.
     /// </summary>
     private Stream? _first;
+
+    /// <inheritdoc/>
+    public override int Sources => Count;
 
     /// <summary>How many streams there are.</summary>
     public int Count

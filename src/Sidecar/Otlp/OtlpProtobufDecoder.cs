@@ -40,8 +40,7 @@ public static class OtlpProtobufDecoder
             var (number, wire) = reader.ReadTag();
             if (number == field)
             {
-                reader.Expect(number, wire, ProtoReader.LengthDelimited);
-                handle(reader.ReadBytes());
+                handle(reader.ReadBytes(number, wire));
             }
             else
             {
@@ -60,12 +59,10 @@ public static class OtlpProtobufDecoder
             switch (field)
             {
                 case 1:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    result.Resource = Resource(reader.ReadBytes());
+                    result.Resource = Resource(reader.ReadBytes(field, wire));
                     break;
                 case 2:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    ScopeMetrics(reader.ReadBytes(), result.Metrics);
+                    ScopeMetrics(reader.ReadBytes(field, wire), result.Metrics);
                     break;
                 default:
                     reader.Skip(wire);
@@ -86,12 +83,10 @@ public static class OtlpProtobufDecoder
             switch (field)
             {
                 case 1:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    result.Resource = Resource(reader.ReadBytes());
+                    result.Resource = Resource(reader.ReadBytes(field, wire));
                     break;
                 case 2:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    ScopeSpans(reader.ReadBytes(), result.Spans);
+                    ScopeSpans(reader.ReadBytes(field, wire), result.Spans);
                     break;
                 default:
                     reader.Skip(wire);
@@ -125,37 +120,29 @@ public static class OtlpProtobufDecoder
             switch (field)
             {
                 case 1:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    metric.Name = reader.ReadRepeatedString();
+                    metric.Name = reader.ReadRepeatedString(field, wire);
                     break;
                 case 2:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    metric.Description = reader.ReadRepeatedString();
+                    metric.Description = reader.ReadRepeatedString(field, wire);
                     break;
                 case 3:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    metric.Unit = reader.ReadRepeatedString();
+                    metric.Unit = reader.ReadRepeatedString(field, wire);
                     break;
                 case 5:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    Data(reader.ReadBytes(), metric, OtlpDataKind.Gauge);
+                    Data(reader.ReadBytes(field, wire), metric, OtlpDataKind.Gauge);
                     break;
                 case 7:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    Data(reader.ReadBytes(), metric, OtlpDataKind.Sum);
+                    Data(reader.ReadBytes(field, wire), metric, OtlpDataKind.Sum);
                     break;
                 case 9:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    Data(reader.ReadBytes(), metric, OtlpDataKind.Histogram);
+                    Data(reader.ReadBytes(field, wire), metric, OtlpDataKind.Histogram);
                     break;
                 case 10:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    Data(reader.ReadBytes(), metric, OtlpDataKind.ExponentialHistogram);
+                    Data(reader.ReadBytes(field, wire), metric, OtlpDataKind.ExponentialHistogram);
                     break;
                 case 11:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
                     // Summaries are not converted, but their points are read so the refusal can count them.
-                    Data(reader.ReadBytes(), metric, OtlpDataKind.Summary);
+                    Data(reader.ReadBytes(field, wire), metric, OtlpDataKind.Summary);
                     break;
                 default:
                     reader.Skip(wire);
@@ -177,21 +164,19 @@ public static class OtlpProtobufDecoder
             switch (field)
             {
                 case 1:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
+                    var point = reader.ReadBytes(field, wire);
                     metric.Points.Add(kind switch
                     {
-                        OtlpDataKind.Histogram => HistogramPoint(reader.ReadBytes()),
-                        OtlpDataKind.ExponentialHistogram => ExponentialPoint(reader.ReadBytes()),
-                        _ => NumberPoint(reader.ReadBytes()),
+                        OtlpDataKind.Histogram => HistogramPoint(point),
+                        OtlpDataKind.ExponentialHistogram => ExponentialPoint(point),
+                        _ => NumberPoint(point),
                     });
                     break;
                 case 2 when kind != OtlpDataKind.Gauge:
-                    reader.Expect(field, wire, ProtoReader.Varint);
-                    metric.Temporality = (Temporality)(int)reader.ReadVarint();
+                    metric.Temporality = (Temporality)(int)reader.ReadVarint(field, wire);
                     break;
                 case 3 when kind == OtlpDataKind.Sum:
-                    reader.Expect(field, wire, ProtoReader.Varint);
-                    metric.Monotonic = reader.ReadVarint() != 0;
+                    metric.Monotonic = reader.ReadVarint(field, wire) != 0;
                     break;
                 default:
                     reader.Skip(wire);
@@ -206,20 +191,16 @@ public static class OtlpProtobufDecoder
         switch (field)
         {
             case 2:
-                reader.Expect(field, wire, ProtoReader.Fixed64);
-                point.StartTimeUnixNano = reader.ReadFixed64();
+                point.StartTimeUnixNano = reader.ReadFixed64(field, wire);
                 return true;
             case 3:
-                reader.Expect(field, wire, ProtoReader.Fixed64);
-                point.TimeUnixNano = reader.ReadFixed64();
+                point.TimeUnixNano = reader.ReadFixed64(field, wire);
                 return true;
             case 4 when histogram:
-                reader.Expect(field, wire, ProtoReader.Fixed64);
-                point.Count = reader.ReadFixed64();
+                point.Count = reader.ReadFixed64(field, wire);
                 return true;
             case 5 when histogram:
-                reader.Expect(field, wire, ProtoReader.Fixed64);
-                point.Sum = reader.ReadDouble();
+                point.Sum = reader.ReadDouble(field, wire);
                 return true;
             default:
                 return false;
@@ -237,22 +218,18 @@ public static class OtlpProtobufDecoder
             switch (field)
             {
                 case 7:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    attributes.Add(KeyValue(reader.ReadBytes()));
+                    attributes.Add(KeyValue(reader.ReadBytes(field, wire)));
                     break;
                 case 4:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    point.Value = reader.ReadDouble();
+                    point.Value = reader.ReadDouble(field, wire);
                     point.HasValue = true;
                     break;
                 case 6:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    point.Value = (long)reader.ReadFixed64();
+                    point.Value = (long)reader.ReadFixed64(field, wire);
                     point.HasValue = true;
                     break;
                 case 8:
-                    reader.Expect(field, wire, ProtoReader.Varint);
-                    point.Flags = (uint)reader.ReadVarint();
+                    point.Flags = (uint)reader.ReadVarint(field, wire);
                     break;
                 default:
                     if (!ReadShared(ref reader, field, wire, point, histogram: false))
@@ -279,8 +256,7 @@ public static class OtlpProtobufDecoder
             switch (field)
             {
                 case 9:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    attributes.Add(KeyValue(reader.ReadBytes()));
+                    attributes.Add(KeyValue(reader.ReadBytes(field, wire)));
                     break;
                 case 6:
                     ReadFixed64s(ref reader, field, wire, point.BucketCounts);
@@ -289,8 +265,7 @@ public static class OtlpProtobufDecoder
                     ReadDoubles(ref reader, field, wire, point.ExplicitBounds);
                     break;
                 case 10:
-                    reader.Expect(field, wire, ProtoReader.Varint);
-                    point.Flags = (uint)reader.ReadVarint();
+                    point.Flags = (uint)reader.ReadVarint(field, wire);
                     break;
                 default:
                     if (!ReadShared(ref reader, field, wire, point, histogram: true))
@@ -317,28 +292,22 @@ public static class OtlpProtobufDecoder
             switch (field)
             {
                 case 1:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    attributes.Add(KeyValue(reader.ReadBytes()));
+                    attributes.Add(KeyValue(reader.ReadBytes(field, wire)));
                     break;
                 case 6:
-                    reader.Expect(field, wire, ProtoReader.Varint);
-                    point.Scale = ZigZag(reader.ReadVarint());
+                    point.Scale = ZigZag(reader.ReadVarint(field, wire));
                     break;
                 case 7:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    point.ZeroCount = reader.ReadFixed64();
+                    point.ZeroCount = reader.ReadFixed64(field, wire);
                     break;
                 case 8:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    point.PositiveOffset = Buckets(reader.ReadBytes(), point.PositiveCounts);
+                    point.PositiveOffset = Buckets(reader.ReadBytes(field, wire), point.PositiveCounts);
                     break;
                 case 9:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    point.NegativeOffset = Buckets(reader.ReadBytes(), point.NegativeCounts);
+                    point.NegativeOffset = Buckets(reader.ReadBytes(field, wire), point.NegativeCounts);
                     break;
                 case 10:
-                    reader.Expect(field, wire, ProtoReader.Varint);
-                    point.Flags = (uint)reader.ReadVarint();
+                    point.Flags = (uint)reader.ReadVarint(field, wire);
                     break;
                 default:
                     if (!ReadShared(ref reader, field, wire, point, histogram: true))
@@ -364,8 +333,7 @@ public static class OtlpProtobufDecoder
             switch (field)
             {
                 case 1:
-                    reader.Expect(field, wire, ProtoReader.Varint);
-                    offset = ZigZag(reader.ReadVarint());
+                    offset = ZigZag(reader.ReadVarint(field, wire));
                     break;
                 case 2 when wire == ProtoReader.LengthDelimited:
                     var packed = new ProtoReader(reader.ReadBytes());
@@ -376,8 +344,7 @@ public static class OtlpProtobufDecoder
 
                     break;
                 case 2:
-                    reader.Expect(field, wire, ProtoReader.Varint);
-                    counts.Add(reader.ReadVarint());
+                    counts.Add(reader.ReadVarint(field, wire));
                     break;
                 default:
                     reader.Skip(wire);
@@ -415,8 +382,7 @@ public static class OtlpProtobufDecoder
         }
         else
         {
-            reader.Expect(field, wire, ProtoReader.Fixed64);
-            values.Add(reader.ReadFixed64());
+            values.Add(reader.ReadFixed64(field, wire));
         }
 
         if (values.Count > MaxBuckets)
@@ -453,8 +419,7 @@ public static class OtlpProtobufDecoder
         }
         else
         {
-            reader.Expect(field, wire, ProtoReader.Fixed64);
-            values.Add(reader.ReadDouble());
+            values.Add(reader.ReadDouble(field, wire));
         }
     }
 
@@ -469,24 +434,19 @@ public static class OtlpProtobufDecoder
             switch (field)
             {
                 case 5:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    span.Name = reader.ReadString();
+                    span.Name = reader.ReadString(field, wire);
                     break;
                 case 7:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    span.StartTimeUnixNano = reader.ReadFixed64();
+                    span.StartTimeUnixNano = reader.ReadFixed64(field, wire);
                     break;
                 case 8:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    span.EndTimeUnixNano = reader.ReadFixed64();
+                    span.EndTimeUnixNano = reader.ReadFixed64(field, wire);
                     break;
                 case 9:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    attributes.Add(KeyValue(reader.ReadBytes()));
+                    attributes.Add(KeyValue(reader.ReadBytes(field, wire)));
                     break;
                 case 15:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    Status(reader.ReadBytes(), span);
+                    Status(reader.ReadBytes(field, wire), span);
                     break;
                 default:
                     reader.Skip(wire);
@@ -507,12 +467,10 @@ public static class OtlpProtobufDecoder
             switch (field)
             {
                 case 2:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    span.StatusMessage = reader.ReadString();
+                    span.StatusMessage = reader.ReadString(field, wire);
                     break;
                 case 3:
-                    reader.Expect(field, wire, ProtoReader.Varint);
-                    span.StatusCode = (int)reader.ReadVarint();
+                    span.StatusCode = (int)reader.ReadVarint(field, wire);
                     break;
                 default:
                     reader.Skip(wire);
@@ -532,12 +490,10 @@ public static class OtlpProtobufDecoder
             switch (field)
             {
                 case 1:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    key = reader.ReadRepeatedString();
+                    key = reader.ReadRepeatedString(field, wire);
                     break;
                 case 2:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    value = AnyValue(reader.ReadBytes(), 0);
+                    value = AnyValue(reader.ReadBytes(field, wire), 0);
                     break;
                 default:
                     reader.Skip(wire);
@@ -564,29 +520,23 @@ public static class OtlpProtobufDecoder
             switch (field)
             {
                 case 1:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    value = AttributeValue.Of(reader.ReadRepeatedString());
+                    value = AttributeValue.Of(reader.ReadRepeatedString(field, wire));
                     break;
                 case 2:
-                    reader.Expect(field, wire, ProtoReader.Varint);
-                    value = AttributeValue.Of(reader.ReadVarint() != 0);
+                    value = AttributeValue.Of(reader.ReadVarint(field, wire) != 0);
                     break;
                 case 3:
-                    reader.Expect(field, wire, ProtoReader.Varint);
-                    var integer = (long)reader.ReadVarint();
+                    var integer = (long)reader.ReadVarint(field, wire);
                     value = new AttributeValue(integer.ToString(CultureInfo.InvariantCulture), integer);
                     break;
                 case 4:
-                    reader.Expect(field, wire, ProtoReader.Fixed64);
-                    value = AttributeValue.Of(reader.ReadDouble());
+                    value = AttributeValue.Of(reader.ReadDouble(field, wire));
                     break;
                 case 5 or 6:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    value = AttributeValue.Of(Composite(reader.ReadBytes(), field == 6, depth + 1));
+                    value = AttributeValue.Of(Composite(reader.ReadBytes(field, wire), field == 6, depth + 1));
                     break;
                 case 7:
-                    reader.Expect(field, wire, ProtoReader.LengthDelimited);
-                    value = AttributeValue.Of(Convert.ToBase64String(reader.ReadBytes()));
+                    value = AttributeValue.Of(Convert.ToBase64String(reader.ReadBytes(field, wire)));
                     break;
                 default:
                     reader.Skip(wire);
@@ -611,17 +561,17 @@ public static class OtlpProtobufDecoder
                 continue;
             }
 
-            reader.Expect(field, wire, ProtoReader.LengthDelimited);
+            var item = reader.ReadBytes(field, wire);
             text.Append(first ? "" : ",");
             first = false;
             if (keyValues)
             {
-                var pair = KeyValueAt(reader.ReadBytes(), depth);
+                var pair = KeyValueAt(item, depth);
                 text.Append(Quote(pair.Key)).Append(':').Append(pair.Json);
             }
             else
             {
-                text.Append(AnyValueJson(reader.ReadBytes(), depth));
+                text.Append(AnyValueJson(item, depth));
             }
         }
 

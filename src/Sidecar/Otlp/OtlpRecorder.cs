@@ -89,7 +89,7 @@ public sealed class OtlpRecorder
     }
 
     /// <summary>Where a metric's points go, worked out once per metric rather than once per point.</summary>
-    private record struct Route(CustomMetric[] Customs, MetricFamily? BuiltIn, string PassThroughName, MetricType Type, double Factor)
+    private record struct Route(CustomMetric[] Customs, MetricFamily? BuiltIn, string PassThroughName, MetricType Type, double Factor, MetricAlias? Alias = null)
     {
         /// <summary>The pass-through family, once a point has found or defined it.</summary>
         public MetricFamily? PassThrough { get; set; }
@@ -104,12 +104,14 @@ public sealed class OtlpRecorder
         var unit = OtlpUnit.Of(metric.Unit);
         var name = PrometheusName(metric, type, unit);
 
-        // A metric the GenAI conventions name, or one whose Prometheus name is a standard agent metric's
-        // (agent.queue.depth is agent_queue_depth), feeds that metric under its declared labels.
-        var builtIn = _conventions.TryGetValue(metric.Name, out var convention)
+        // A metric the GenAI conventions name (directly or through the alias table), or one whose Prometheus
+        // name is a standard agent metric's (agent.queue.depth is agent_queue_depth), feeds that metric
+        // under its declared labels.
+        var alias = Conventions.MetricAlias(metric.Name);
+        var builtIn = _conventions.TryGetValue(alias?.Feeds ?? metric.Name, out var convention)
             ? _registry.Find(convention.Name)
             : _registry.Find(name) is { Spec.Origin: FamilyOrigin.BuiltIn } named && named.Type == type ? named : null;
-        return new Route(set.ForOtlpMetric(metric.Name), builtIn, name, type, unit.Factor);
+        return new Route(set.ForOtlpMetric(metric.Name), builtIn, name, type, unit.Factor, alias);
     }
 
     private bool RecordPoint(OtlpMetric metric, OtlpPoint point, OtlpResource resource, ref Route route)
@@ -152,9 +154,13 @@ public sealed class OtlpRecorder
 
             var labels = builtIn.Spec.Labels!;
             var key = Scratch(ref t_key, labels.Count);
+            var alias = route.Alias;
             for (var i = 0; i < labels.Count; i++)
             {
-                key[i] = LabelValues.Cap(_registry, Conventions.Text(point.Attributes, labels[i]));
+                // A per-direction token histogram says its gen_ai_token_type by its name, not by an attribute.
+                key[i] = alias?.FixedLabel == labels[i]
+                    ? alias.FixedValue!
+                    : LabelValues.Cap(_registry, Conventions.Text(point.Attributes, labels[i]));
             }
 
             return builtIn.GetOrAdd(key.AsSpan(0, labels.Count)) is { } series && Apply(series, metric, point, resource, route.Factor);
@@ -418,7 +424,7 @@ public sealed class OtlpRecorder
         {
             var delta = point.Value;
             if (metric.Temporality != Temporality.Delta
-                && !series.Streams.TrySumDelta(metric.Name, resource, point, metric.Monotonic, _admitStream, out delta))
+                && !series.State<CumulativeStreams>().TrySumDelta(metric.Name, resource, point, metric.Monotonic, _admitStream, out delta))
             {
                 return false;
             }
@@ -451,7 +457,7 @@ public sealed class OtlpRecorder
         Rebucket(point, metric.Kind, family.Bounds, mapped, factor);
         var sum = double.IsFinite(point.Sum) ? point.Sum * factor : 0;
         if (metric.Temporality == Temporality.Cumulative
-            && !series.Streams.TryHistogramDelta(metric.Name, resource, point, mapped, ref sum, _admitStream))
+            && !series.State<CumulativeStreams>().TryHistogramDelta(metric.Name, resource, point, mapped, ref sum, _admitStream))
         {
             return false;
         }
@@ -478,7 +484,7 @@ public sealed class OtlpRecorder
     {
         foreach (var series in removed)
         {
-            Interlocked.Add(ref _streamCount, -series.StreamCount);
+            Interlocked.Add(ref _streamCount, -series.StateSources);
         }
     }
 

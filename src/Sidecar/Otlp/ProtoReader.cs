@@ -132,7 +132,7 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
 
     /// <summary>
     /// Reads a UTF-8 string that requests repeat (an attribute key or value, a metric name): a short
-    /// ASCII one comes from <see cref="RepeatedStrings"/>, anything else is decoded as by <see cref="ReadString"/>.
+    /// ASCII one comes from <see cref="RepeatedStrings"/>, anything else is decoded as by <see cref="ReadString()"/>.
     /// </summary>
     public string ReadRepeatedString()
     {
@@ -166,6 +166,48 @@ public ref struct ProtoReader(ReadOnlySpan<byte> data)
             default:
                 throw new ProtoException($"unsupported wire type {wireType} at byte {_position}");
         }
+    }
+
+    /// <summary>Reads a varint field, checking its wire type first.</summary>
+    public ulong ReadVarint(int field, int wireType)
+    {
+        Expect(field, wireType, Varint);
+        return ReadVarint();
+    }
+
+    /// <summary>Reads a 64-bit fixed field, checking its wire type first.</summary>
+    public ulong ReadFixed64(int field, int wireType)
+    {
+        Expect(field, wireType, Fixed64);
+        return ReadFixed64();
+    }
+
+    /// <summary>Reads a double field, checking its wire type first.</summary>
+    public double ReadDouble(int field, int wireType)
+    {
+        Expect(field, wireType, Fixed64);
+        return ReadDouble();
+    }
+
+    /// <summary>Reads a length-delimited field (an embedded message or bytes), checking its wire type first.</summary>
+    public ReadOnlySpan<byte> ReadBytes(int field, int wireType)
+    {
+        Expect(field, wireType, LengthDelimited);
+        return ReadBytes();
+    }
+
+    /// <summary>Reads a string field, checking its wire type first; invalid UTF-8 is refused.</summary>
+    public string ReadString(int field, int wireType)
+    {
+        Expect(field, wireType, LengthDelimited);
+        return ReadString();
+    }
+
+    /// <summary>Reads a string field that requests repeat (see <see cref="ReadRepeatedString()"/>), checking its wire type first.</summary>
+    public string ReadRepeatedString(int field, int wireType)
+    {
+        Expect(field, wireType, LengthDelimited);
+        return ReadRepeatedString();
     }
 
     /// <summary>Checks a field has the wire type its schema gives it.</summary>
