@@ -195,12 +195,12 @@ public sealed class ReportTests(ReportHistory history) : IClassFixture<ReportHis
     }
 
     [Fact]
-    public async Task WithoutPrometheusTheFlagIsRequired()
+    public async Task ABadPrometheusUrlIsBadUsage()
     {
-        var result = await Plugin.RunAsync(["report", "--since", "7d"]);
+        var result = await Plugin.RunAsync(["report", "--prometheus", "localhost:9090", "--since", "7d"]);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("--prometheus", result.Stderr, StringComparison.Ordinal);
+        Assert.StartsWith("kubectl-agentmetrics: --prometheus must be an http or https URL", result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -69,19 +69,27 @@ public sealed class TopServiceProxyTests(TopFleet fleet)
         var named = await Plugin.RunAsync(["top", "--once", "--kubeconfig", plane.KubeconfigPath, "--prometheus-service", $"{monitoring}/prometheus:web"]);
         Assert.True(named.ExitCode == 0, named.Stderr);
 
+        // report reaches Prometheus the same way: its queries come back, answered (the fleet has no hour recorded yet).
+        var report = await Plugin.RunAsync(["report", "--kubeconfig", plane.KubeconfigPath, "--prometheus-service", $"{monitoring}/prometheus:web", "--since", "1h", "-o", "json"]);
+        Assert.True(report.ExitCode == 0, report.Stderr);
+        Assert.NotNull(System.Text.Json.Nodes.JsonNode.Parse(report.Stdout)?["agents"]);
+
         var missing = await Plugin.RunAsync(["top", "--once", "--kubeconfig", plane.KubeconfigPath, "--prometheus-service", $"{monitoring}/nothing:9090"]);
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains($"could not proxy to {monitoring}/nothing:9090: 404 NotFound", missing.Stderr, StringComparison.Ordinal);
         Assert.Contains("services \"nothing\" not found", missing.Stderr, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task AnUnreadableKubeconfigIsBadUsage()
+    [Theory]
+    [InlineData("top", "--once")]
+    [InlineData("report", "--since=7d")]
+    public async Task AnUnreadableKubeconfigIsBadUsage(string command, string option)
     {
-        var result = await Plugin.RunAsync(["top", "--once", "--kubeconfig", Path.Combine(Plugin.Directory("kubeconfig"), "absent")]);
+        var result = await Plugin.RunAsync([command, option, "--kubeconfig", Path.Combine(Plugin.Directory("kubeconfig"), "absent")]);
 
         Assert.Equal(2, result.ExitCode);
         Assert.StartsWith("kubectl-agentmetrics: --kubeconfig: ", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--prometheus", result.Stderr, StringComparison.Ordinal);
     }
 
     /// <summary>An IPv4 address of this machine outside 127.0.0.0/8, which the API server accepts in Endpoints.</summary>

@@ -21,7 +21,15 @@ public static class ReportCommand
     /// <summary>The subcommand, printing to <paramref name="output"/> and <paramref name="error"/>.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var prometheus = new Option<string>("--prometheus") { Description = "the Prometheus to query, its base URL (http://prometheus.monitoring:9090); it must load the operator's built-in rules", HelpName = "url", Required = true };
+        var prometheus = new Option<string?>("--prometheus") { Description = "the Prometheus to query, its base URL (http://prometheus.monitoring:9090); without it, the Service of --prometheus-service is queried through the API server. It must load the operator's built-in rules", HelpName = "url" };
+        var service = new Option<string>("--prometheus-service")
+        {
+            Description = "the Prometheus Service, as [namespace/]name:port, reached through the API server's service proxy with the kubeconfig when no --prometheus is given",
+            DefaultValueFactory = _ => TopCommand.DefaultService,
+            HelpName = "[namespace/]name:port",
+        };
+        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "the kubeconfig for --prometheus-service (default: $KUBECONFIG, then ~/.kube/config)", HelpName = "path" };
+        var context = new Option<string?>("--context") { Description = "the kubeconfig context (default: its current context)", HelpName = "name" };
         var since = new Option<string>("--since") { Description = "the period's length, as a Prometheus duration (30d, 7d, 12h), at least 1h", DefaultValueFactory = _ => "30d", HelpName = "duration" };
         var compare = new Option<string>("--compare") { Description = "previous: against the period just before; week-over-week: against the same period a week earlier (--since at most 7d)", DefaultValueFactory = _ => "previous", HelpName = "previous|week-over-week" };
         var by = new Option<string?>("--by") { Description = "agent_version: compare each agent's versions over the period, each against the version that served most of its tasks, instead of two periods", HelpName = "agent_version" };
@@ -37,24 +45,25 @@ public static class ReportCommand
             + "an agent whose change is beyond a robust z-score of 3 against its namespace's agents, or a version over 50% worse than its agent's baseline version, is noted as an anomaly. "
             + "Exit 0: report printed; 2: bad usage; 3: Prometheus unreachable or refused a query.")
         {
-            prometheus, since, compare, by, @namespace, agent, format, at,
+            prometheus, service, kubeconfig, context, since, compare, by, @namespace, agent, format, at,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var request = Parse(
-                parsed.GetValue(prometheus)!, parsed.GetValue(since)!, parsed.GetValue(compare)!, parsed.GetValue(by),
+                parsed.GetValue(since)!, parsed.GetValue(compare)!, parsed.GetValue(by),
                 parsed.GetValue(@namespace), parsed.GetValue(agent), parsed.GetValue(format)!, parsed.GetValue(at), DateTimeOffset.UtcNow);
+            using var client = new PrometheusClient(PrometheusConnection.Open(
+                parsed.GetValue(prometheus), parsed.GetValue(service)!, parsed.GetValue(kubeconfig), parsed.GetValue(context), TimeSpan.FromMinutes(2)));
             try
             {
-                using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
-                var queries = new ReportQueries(new ReportQueryClient(request.Prometheus, http), request);
+                var queries = new ReportQueries(client, request);
                 var current = await queries.FiguresAsync(TimeSpan.Zero, cancellationToken);
                 var baseline = request.ByVersion ? current : await queries.FiguresAsync(request.BaselineShift, cancellationToken);
                 var (namespaces, agents) = ReportBuilder.Build(request, current, baseline);
                 ReportWriter.Write(new Report(request, namespaces, agents), output);
                 return 0;
             }
-            catch (PrometheusQueryException e)
+            catch (PrometheusException e)
             {
                 error.WriteLine($"{CliCommandLine.Program}: {e.Message}");
                 return PrometheusFailed;
@@ -65,13 +74,8 @@ public static class ReportCommand
 
     /// <summary>Checks and reads the flags; a bad one throws an ArgumentException naming the flag and the rule (exit code 2).</summary>
     public static ReportRequest Parse(
-        string prometheus, string since, string compare, string? by, string? @namespace, string? agent, string output, string? at, DateTimeOffset now)
+        string since, string compare, string? by, string? @namespace, string? agent, string output, string? at, DateTimeOffset now)
     {
-        if (!Uri.TryCreate(prometheus, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
-        {
-            throw new ArgumentException($"--prometheus: {prometheus} is not an http or https URL such as http://localhost:9090");
-        }
-
         if (!PrometheusDuration.TryParse(since, out var period) || period < TimeSpan.FromHours(1))
         {
             throw new ArgumentException($"--since: {since} is not a Prometheus duration of at least 1h (such as 30d, 7d or 12h); the recorded series are hourly");
@@ -103,7 +107,7 @@ public static class ReportCommand
             }
         }
 
-        return new ReportRequest(url, period, comparison, @namespace, agent, output, at is null ? now : Time(at));
+        return new ReportRequest(period, comparison, @namespace, agent, output, at is null ? now : Time(at));
     }
 
     private static DateTimeOffset Time(string at)

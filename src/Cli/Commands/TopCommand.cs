@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text.RegularExpressions;
 using AgentMetrics.Api.Validation;
 using AgentMetrics.Cli.Prometheus;
-using AgentMetrics.Kubernetes.Config;
 
 namespace AgentMetrics.Cli.Commands;
 
@@ -78,42 +77,12 @@ public static class TopCommand
             var view = new TopView(parsed.GetValue(@namespace), pattern, column, parsed.GetValue(reverse), span);
             // A request may take up to two refreshes, and never less than a few seconds, before it counts as unanswered.
             var timeout = TimeSpan.FromSeconds(Math.Max(5, every.TotalSeconds * 2));
-            using var client = new PrometheusClient(Connect(parsed.GetValue(prometheus), parsed.GetValue(service)!, parsed.GetValue(kubeconfig), parsed.GetValue(context), timeout));
+            using var client = new PrometheusClient(PrometheusConnection.Open(parsed.GetValue(prometheus), parsed.GetValue(service)!, parsed.GetValue(kubeconfig), parsed.GetValue(context), timeout));
             var screen = new TopScreen(new TopSource(client, TimeProvider.System), output, error, every, parsed.GetValue(rows));
             var terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
             return (parsed.GetValue(once) ? screen.OnceAsync(view, styled: terminal) : screen.RunAsync(view, terminal)).GetAwaiter().GetResult();
         });
         return command;
-    }
-
-    /// <summary>The connection the flags describe: the URL when given, else the Service through the kubeconfig's API server.</summary>
-    internal static PrometheusConnection Connect(string? url, string service, string? kubeconfig, string? context, TimeSpan timeout)
-    {
-        if (url is not null)
-        {
-            return Uri.TryCreate(url, UriKind.Absolute, out var parsed) && parsed.Scheme is "http" or "https"
-                ? new DirectConnection(parsed, timeout)
-                : throw new ArgumentException($"--prometheus must be an http or https URL, got \"{url}\"");
-        }
-
-        var match = Regex.Match(service, "^(?:(?<namespace>[a-z0-9]([-a-z0-9]*[a-z0-9])?)/)?(?<name>[a-z0-9]([-a-z0-9]*[a-z0-9])?):(?<port>[a-z0-9]([-a-z0-9]*[a-z0-9])?)$");
-        if (!match.Success)
-        {
-            throw new ArgumentException($"--prometheus-service must be [namespace/]name:port (port a number or a port name), got \"{service}\"");
-        }
-
-        KubernetesClientConfiguration configuration;
-        try
-        {
-            configuration = kubeconfig is not null ? Kubeconfig.Load(kubeconfig, context) : KubernetesClientConfiguration.Default(context);
-        }
-        catch (Exception e) when (e is IOException or FormatException or InvalidOperationException or UnauthorizedAccessException or YamlDotNet.Core.YamlException)
-        {
-            throw new ArgumentException($"--kubeconfig: {e.Message} (or give --prometheus URL)", e);
-        }
-
-        var @namespace = match.Groups["namespace"].Success ? match.Groups["namespace"].Value : configuration.Namespace;
-        return new ServiceProxyConnection(configuration, @namespace, match.Groups["name"].Value, match.Groups["port"].Value, timeout);
     }
 
     private static TimeSpan Duration(string text, string flag, TimeSpan least, TimeSpan most) =>

@@ -60,7 +60,7 @@ public sealed class PrometheusClient(PrometheusConnection connection) : IDisposa
         if ((string?)envelope["status"] != "success")
         {
             throw new PrometheusException(
-                $"Prometheus refused `{promql}`: {(string?)envelope["errorType"]}: {(string?)envelope["error"]}", unreachable: false);
+                $"Prometheus at {connection.Description} refused the query `{promql}`: {(string?)envelope["errorType"]}: {(string?)envelope["error"]}", unreachable: false);
         }
 
         return envelope["data"] ?? throw new PrometheusException($"Prometheus answered `{promql}` without data", unreachable: false);

@@ -4,6 +4,13 @@ using AgentMetrics.Rendering;
 
 namespace AgentMetrics.Cli.Reports;
 
+/// <summary>One sample of an instant query's vector: its labels and its value (null when Prometheus answers NaN or an infinity).</summary>
+public sealed record VectorSample(IReadOnlyDictionary<string, string> Labels, double? Value)
+{
+    /// <summary>The value of <paramref name="name"/>, or "" when the sample has no such label.</summary>
+    public string Label(string name) => Labels.TryGetValue(name, out var value) ? value : "";
+}
+
 /// <summary>Who a row is: a namespace (agent and version empty), an agent (version empty) or an agent version.</summary>
 public sealed record RowKey(string Namespace, string Agent, string Version);
 
@@ -14,7 +21,7 @@ public sealed record RowKey(string Namespace, string Agent, string Version);
 /// hourly ones. A period's edges are resolved to the hour: a sample counts where its evaluation time falls,
 /// and covers the hour before it.
 /// </summary>
-public sealed class ReportQueries(ReportQueryClient client, ReportRequest request)
+public sealed class ReportQueries(PrometheusClient client, ReportRequest request)
 {
     /// <summary>
     /// Each row's figures over the period of <see cref="ReportRequest.Since"/> ending <paramref name="shift"/> before
@@ -110,6 +117,6 @@ public sealed class ReportQueries(ReportQueryClient client, ReportRequest reques
 
     private static string Seconds(TimeSpan span) => ((long)span.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s";
 
-    private Task<IReadOnlyList<VectorSample>> QueryAsync(string promql, CancellationToken cancellationToken) =>
-        client.QueryAsync(promql, request.At, cancellationToken);
+    private async Task<IReadOnlyList<VectorSample>> QueryAsync(string promql, CancellationToken cancellationToken) =>
+        [.. (await client.QueryAsync(promql, request.At, cancellationToken)).Select(s => new VectorSample(s.Labels, double.IsFinite(s.Value) ? s.Value : null))];
 }

@@ -13,9 +13,8 @@ public enum Comparison
     AgentVersion,
 }
 
-/// <summary>The report's parsed flags: where Prometheus is, which period ends when, what is compared and shown.</summary>
+/// <summary>The report's parsed flags: which period ends when, what is compared and shown.</summary>
 public sealed record ReportRequest(
-    Uri Prometheus,
     TimeSpan Since,
     Comparison Comparison,
     string? Namespace,
