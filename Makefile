@@ -78,7 +78,7 @@ golden: build ## Rewrite generated files (docs/metrics.md, renderer and dashboar
 bench-runtime: deps ## Benchmark the controller runtime with 5000 objects (writes bench/results/)
 	@$(PHASE) "controller-runtime benchmark" hack/bench-runtime.sh 5000
 
-bench-sidecar: deps ## Benchmark the sidecar: recording, exposition, ingestion, memory, push lag (writes bench/results/)
+bench-sidecar: deps ## Benchmark the sidecar: recording, exposition, ingestion, memory, push lag, scrapes end to end beside its peers (writes bench/results/)
 	@$(PHASE) "sidecar benchmark" hack/bench-sidecar.sh 1000
 
 bench-webhook: deps ## Benchmark the injection webhook at 200 admissions/s and the flag's flip time (writes bench/results/)
