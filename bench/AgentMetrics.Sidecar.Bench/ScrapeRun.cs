@@ -20,10 +20,6 @@ internal sealed record ScrapeFigures(int Warmup, int Scrapes, IReadOnlyList<Scra
 /// </summary>
 internal static class ScrapeRun
 {
-    /// <summary>The Accept header Prometheus sends with every scrape (2.x, scrape_protocols left at their defaults).</summary>
-    private const string PrometheusAccept =
-        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-
     public static async Task<ScrapeFigures> RunAsync(int warmup, int scrapes)
     {
         var rows = new List<Scrape>();
@@ -87,7 +83,7 @@ internal static class ScrapeRun
             }
 
             using var request = new HttpRequestMessage(HttpMethod.Get, url);
-            request.Headers.TryAddWithoutValidation("Accept", PrometheusAccept);
+            request.Headers.TryAddWithoutValidation("Accept", PrometheusServer.ScrapeAccept);
             if (gzip)
             {
                 request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip");
@@ -124,7 +120,7 @@ internal static class ScrapeRun
     public static async Task AsPrometheusAsync(HttpClient http, Uri url)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        request.Headers.TryAddWithoutValidation("Accept", PrometheusAccept);
+        request.Headers.TryAddWithoutValidation("Accept", PrometheusServer.ScrapeAccept);
         request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip");
         using var response = await http.SendAsync(request);
         response.EnsureSuccessStatusCode();
@@ -135,7 +131,7 @@ internal static class ScrapeRun
     {
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        request.Headers.TryAddWithoutValidation("Accept", PrometheusAccept);
+        request.Headers.TryAddWithoutValidation("Accept", PrometheusServer.ScrapeAccept);
         using var response = await http.SendAsync(request);
         return (await response.Content.ReadAsByteArrayAsync()).LongLength;
     }

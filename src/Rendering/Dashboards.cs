@@ -271,7 +271,7 @@ public static class Dashboards
         if (scored is not null)
         {
             targets.Add(Target(
-                $"{series} and on ({by}) (topk($topn, abs({RuleRenderer.FleetZScore(scored.Series)}{{{Fleet}}} @ end())) > 2)", $"outlier {legend}", "C"));
+                $"{series} and on ({by}) (topk($topn, abs({RuleRenderer.FleetZScore(scored.Series)}{{{Fleet}}} @ end())) > {RuleRenderer.FleetOutlierLimit})", $"outlier {legend}", "C"));
             overrides.Add(Outliers("C"));
         }
 

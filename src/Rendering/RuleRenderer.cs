@@ -255,6 +255,9 @@ public static class RuleRenderer
     /// <summary>Scales a median absolute deviation to the standard deviation it estimates for normally spread values.</summary>
     public const double MadToStandardDeviation = 1.4826;
 
+    /// <summary>A fleet outlier score beyond this (either way) marks an outlier: drawn thick and red in the fleet overview, highlighted by top.</summary>
+    public const int FleetOutlierLimit = 2;
+
     /// <summary>The recorded fleet outlier score (a robust z-score) of a per-agent series against the agents of its namespace.</summary>
     public static string FleetZScore(string series) => $"{series}:fleet_zscore";
 

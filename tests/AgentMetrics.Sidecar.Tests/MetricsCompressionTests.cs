@@ -9,10 +9,6 @@ namespace AgentMetrics.Sidecar.Tests;
 /// <summary>/metrics answers in gzip to a scraper that accepts it, as Prometheus always does, and in plain text otherwise.</summary>
 public class MetricsCompressionTests
 {
-    /// <summary>The Accept header Prometheus 2.x sends with every scrape.</summary>
-    private const string PrometheusAccept =
-        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-
     [Theory]
     [InlineData(null, false)]
     [InlineData("", false)]
@@ -138,7 +134,7 @@ public class MetricsCompressionTests
     {
         using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = DecompressionMethods.None });
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(sidecar.Metrics, "/metrics"));
-        request.Headers.TryAddWithoutValidation("Accept", PrometheusAccept);
+        request.Headers.TryAddWithoutValidation("Accept", PrometheusServer.ScrapeAccept);
         if (acceptEncoding is not null)
         {
             request.Headers.TryAddWithoutValidation("Accept-Encoding", acceptEncoding);

@@ -66,16 +66,7 @@ public class OpenTelemetryDotnetPeerTests
         await using var sidecar = await SidecarProcess.StartAsync("traced-0");
         await using var prometheus = await PrometheusServer.StartAsync(PrometheusDeliveryTests.ScrapeConfig(sidecar.MetricsPort));
         using var source = new ActivitySource("peer.agent");
-        using (var provider = Sdk.CreateTracerProviderBuilder()
-            .SetResourceBuilder(ResourceBuilder.CreateEmpty().AddService("dotnet-peer-agent"))
-            .AddSource(source.Name)
-            .AddOtlpExporter(exporter =>
-            {
-                exporter.Endpoint = new Uri(sidecar.Ingest, "/v1/traces");
-                exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
-                exporter.ExportProcessorType = ExportProcessorType.Simple;
-            })
-            .Build())
+        using (var provider = Traces(sidecar, source))
         {
             var start = DateTimeOffset.UtcNow;
             using (var invoke = source.StartActivity("invoke_agent support-agent", ActivityKind.Internal, default(ActivityContext), startTime: start)!)
@@ -177,16 +168,7 @@ public class OpenTelemetryDotnetPeerTests
         await using var sidecar = await SidecarProcess.StartAsync("traced-older");
         await using var prometheus = await PrometheusServer.StartAsync(PrometheusDeliveryTests.ScrapeConfig(sidecar.MetricsPort));
         using var source = new ActivitySource("peer.older");
-        using (var provider = Sdk.CreateTracerProviderBuilder()
-            .SetResourceBuilder(ResourceBuilder.CreateEmpty().AddService("dotnet-peer-agent"))
-            .AddSource(source.Name)
-            .AddOtlpExporter(exporter =>
-            {
-                exporter.Endpoint = new Uri(sidecar.Ingest, "/v1/traces");
-                exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
-                exporter.ExportProcessorType = ExportProcessorType.Simple;
-            })
-            .Build())
+        using (var provider = Traces(sidecar, source))
         {
             var start = DateTimeOffset.UtcNow;
             using (var run = source.StartActivity("invoke_workflow triage", ActivityKind.Internal, default(ActivityContext), startTime: start)!)
@@ -219,4 +201,17 @@ public class OpenTelemetryDotnetPeerTests
         Assert.Equal(2.5, double.Parse(duration[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture), 6);
         await prometheus.WaitForResultAsync("""absent(gen_ai_client_operation_duration_seconds_count{pod="traced-older",gen_ai_operation_name="invoke_workflow"}) == 1""", Wait);
     }
+
+    /// <summary>The SDK's tracer provider for <paramref name="source"/>, exporting each span over OTLP/HTTP protobuf to the sidecar as it ends.</summary>
+    private static TracerProvider Traces(SidecarProcess sidecar, ActivitySource source) =>
+        Sdk.CreateTracerProviderBuilder()
+            .SetResourceBuilder(ResourceBuilder.CreateEmpty().AddService("dotnet-peer-agent"))
+            .AddSource(source.Name)
+            .AddOtlpExporter(exporter =>
+            {
+                exporter.Endpoint = new Uri(sidecar.Ingest, "/v1/traces");
+                exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
+                exporter.ExportProcessorType = ExportProcessorType.Simple;
+            })
+            .Build();
 }

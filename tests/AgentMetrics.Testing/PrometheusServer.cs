@@ -18,6 +18,10 @@ public sealed class PrometheusServer : LocalServer
     /// <summary>The web endpoint: UI, query API, lifecycle and remote write.</summary>
     public Uri Url { get; }
 
+    /// <summary>The Accept header Prometheus 2.x sends with every scrape (scrape_protocols left at their defaults).</summary>
+    public const string ScrapeAccept =
+        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
     /// <summary>The remote-write receiver endpoint.</summary>
     public Uri RemoteWriteUrl => new(Url, "/api/v1/write");
 

@@ -13,7 +13,7 @@ internal sealed record TopColumn(string Key, string Heading, int Width, bool Hig
     public const string Window = RuleRenderer.NowWindow;
 
     /// <summary>A fleet outlier score beyond this is highlighted, as the fleet overview draws outliers thick and red beyond it.</summary>
-    public const double OutlierScore = 2;
+    public const double OutlierScore = RuleRenderer.FleetOutlierLimit;
 
     /// <summary>The columns, in the order they are shown.</summary>
     public static readonly IReadOnlyList<TopColumn> All =
